@@ -1,0 +1,129 @@
+"""Settings from the environment (and flags), validated once at start-up.
+
+Accepts the seed projects' variable names (DATABASE_URL or DB_*, KUBECONFIG, IN_CLUSTER, the
+controller's RECONCILE_INTERVAL ...). An invalid value fails fast with a :class:`ConfigError`
+naming the variable and what it accepts. Read by the CLI and the ``Nautilus`` facade.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from nautilus_core.errors import ConfigError
+
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def default_sqlite_path() -> Path:
+    """``$NAUTILUS_HOME/nautilus.db``, else ``$XDG_DATA_HOME/nautilus/nautilus.db``."""
+    home = os.environ.get("NAUTILUS_HOME")
+    if home:
+        return Path(home) / "nautilus.db"
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "nautilus" / "nautilus.db"
+
+
+class Settings(BaseSettings):
+    """Every setting of Nautilus. Environment names are the field names in upper case."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, validate_default=True)
+
+    # database
+    database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; wins over DB_*")
+    db_host: str | None = None
+    db_port: int = Field(5432, ge=1, le=65535)
+    db_user: str | None = None
+    db_password: SecretStr | None = None
+    db_name: str = "nautilus"
+    db_ssl_mode: SslMode | None = None
+
+    # logging
+    log_level: LogLevel = "INFO"
+    log_format: Literal["json", "text"] | None = None
+
+    # Kubernetes access
+    kubeconfig: str | None = None
+    in_cluster: bool = False
+
+    # controller (issue: controller runtime)
+    watch_all_namespaces: bool = False
+    namespace_prefix: str = ""
+    reconcile_interval: float = Field(30.0, gt=0)
+    worker_count: int = Field(5, ge=1, le=256)
+    max_retries: int = Field(3, ge=0)
+    backoff_base: float = Field(5.0, gt=0)
+    backoff_max: float = Field(300.0, gt=0)
+    enable_metrics: bool = True
+    metrics_port: int = Field(9090, ge=0, le=65535)
+    enable_health_check: bool = True
+    health_check_port: int = Field(8080, ge=0, le=65535)
+
+    # inventory
+    inventory_concurrency: int = Field(4, ge=1, le=256)
+    tombstone_retention_days: float = Field(30.0, ge=0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", "db_ssl_mode", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            return value or None
+        return value
+
+    # ------------------------------------------------------------------ database URL
+
+    def database_url_value(self) -> str:
+        """The URL to connect with (contains the password: never log it, use ``redacted_url``)."""
+        if self.database_url is not None:
+            return _normalise_url(self.database_url.get_secret_value())
+        if self.db_host:
+            user = quote(self.db_user or "", safe="")
+            password = quote(self.db_password.get_secret_value(), safe="") if self.db_password else ""
+            auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+            url = f"postgresql+psycopg://{auth}{self.db_host}:{self.db_port}/{quote(self.db_name, safe='')}"
+            if self.db_ssl_mode:
+                url += f"?sslmode={self.db_ssl_mode}"
+            return url
+        return f"sqlite:///{default_sqlite_path()}"
+
+    def redacted_url(self) -> str:
+        return make_url(self.database_url_value()).render_as_string(hide_password=True)
+
+
+def _normalise_url(url: str) -> str:
+    """Let users write ``postgresql://`` or ``postgres://``: we drive PostgreSQL through psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment, apply non-None ``overrides`` (CLI flags), validate.
+
+    :raises ConfigError: naming the variable, the value given and what is accepted.
+    """
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "?"
+            given = err.get("input")
+            shown = "***" if "PASSWORD" in name or "URL" in name else repr(given)
+            problems.append(f"{name}={shown}: {err['msg']}")
+        raise ConfigError("invalid setting: " + "; ".join(problems)) from None

@@ -1,0 +1,52 @@
+"""The error hierarchy of Nautilus.
+
+Every module raises these; only the CLI turns them into click exceptions and exit codes
+(0 ok, 1 operational failure, 2 usage/config error, 3 plugin error).
+"""
+
+from __future__ import annotations
+
+
+class NautilusError(Exception):
+    """Base of every error Nautilus raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(NautilusError):
+    """A setting, flag or argument is invalid; the message names it and what is accepted."""
+
+    exit_code = 2
+
+
+class PluginError(NautilusError):
+    """A plugin failed to load, registered something invalid, or raised from a hook."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, plugin: str | None = None, hook: str | None = None) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+        self.hook = hook
+
+
+class TransientError(NautilusError):
+    """A failure worth retrying later (timeouts, 429, 5xx, connection resets)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(NautilusError):
+    """A failure that retrying will not fix until the input changes (bad spec, 4xx other than 429)."""
+
+
+class InvalidObjectError(PermanentError):
+    """An object (row, custom resource, API answer) is malformed; the message names object and field."""
+
+    def __init__(self, obj: str, field: str, problem: str) -> None:
+        super().__init__(f"{obj}: field {field!r} {problem}")
+        self.obj = obj
+        self.field = field
+        self.problem = problem

@@ -1,0 +1,242 @@
+"""Plugin loading and the registry of everything plugins register.
+
+``build_plugin_manager()`` is the only way to get one (no import-time global): built-in plugins
+first, then entry points of the group ``nautilus``, then ``check_pending()``. Registration hooks are
+called per implementation, names are checked, duplicates rejected naming both plugins, and every
+object is attributed to the plugin that registered it. Called by the CLI, the ``Nautilus`` facade
+and tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Generic, TypeVar
+
+import pluggy
+import structlog
+
+from nautilus_core import hookspecs
+from nautilus_core.errors import PluginError
+from nautilus_core.types import ClusterProvider, Enricher, ReconcilerFactory, ScalingEngine
+
+log = structlog.get_logger(__name__)
+
+ENTRY_POINT_GROUP = "nautilus"
+DISABLE_ENV = "NAUTILUS_DISABLE_PLUGINS"
+
+#: Built-in plugins: (plugin name, module). Imported lazily so ``nautilus --help`` stays fast.
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = ()
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Registration(Generic[T]):
+    """One registered object and the plugin that registered it."""
+
+    name: str
+    obj: T
+    plugin: str
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    distribution: str
+    version: str
+    builtin: bool
+    hooks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    name: str
+    distribution: str
+    error: str
+
+
+@dataclass
+class PluginManager:
+    """A pluggy manager plus what was loaded, what failed, and the registries built from hooks."""
+
+    pm: pluggy.PluginManager
+    strict: bool = False
+    failures: list[LoadFailure] = field(default_factory=list)
+    _dists: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
+    _cache: dict[str, dict[str, Registration[Any]]] = field(default_factory=dict)
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    # ------------------------------------------------------------------ loading
+
+    def add(self, name: str, plugin: object, *, distribution: str, version: str, builtin: bool) -> None:
+        """Register a plugin object (module or instance) under ``name``."""
+        if self.pm.has_plugin(name):
+            other = self._dists.get(name, ("?", "?", False))[0]
+            raise PluginError(
+                f"plugin name {name!r} is taken twice: by {other} and by {distribution}", plugin=name
+            )
+        self.pm.register(plugin, name=name)
+        self._dists[name] = (distribution, version, builtin)
+        self._cache.clear()
+
+    def remove(self, name: str) -> None:
+        self.pm.unregister(name=name)
+        self._dists.pop(name, None)
+        self._cache.clear()
+
+    def info(self) -> list[PluginInfo]:
+        out = []
+        for name, plugin in self.pm.list_name_plugin():
+            dist, version, builtin = self._dists.get(name, ("?", "?", False))
+            hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
+            out.append(PluginInfo(name, dist, version, builtin, hooks))
+        return sorted(out, key=lambda p: (not p.builtin, p.name))
+
+    # ------------------------------------------------------------------ registries
+
+    def _collect(self, hook_name: str, make: Callable[[tuple[Any, ...]], tuple[str, Any]]) -> dict[str, Any]:
+        if hook_name in self._cache:
+            return self._cache[hook_name]
+        found: dict[str, Registration[Any]] = {}
+        caller = getattr(self.pm.hook, hook_name)
+        for impl in caller.get_hookimpls():
+            plugin_name = impl.plugin_name
+
+            def register(*args: Any, _plugin: str = plugin_name) -> None:
+                name, obj = make(args)
+                if not isinstance(name, str) or not name:
+                    raise PluginError(f"plugin {_plugin} registered an object without a name: {obj!r}",
+                                      plugin=_plugin, hook=hook_name)
+                if name in found:
+                    raise PluginError(
+                        f"{hook_name}: name {name!r} registered by both {found[name].plugin} and {_plugin}",
+                        plugin=_plugin, hook=hook_name,
+                    )
+                found[name] = Registration(name, obj, _plugin)
+
+            self._call_impl(impl, hook_name, register=register)
+        self._cache[hook_name] = found
+        return found
+
+    def _call_impl(self, impl: Any, hook_name: str, **kwargs: Any) -> None:
+        builtin = self._dists.get(impl.plugin_name, ("", "", False))[2]
+        try:
+            impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+        except PluginError as exc:
+            # Duplicate names are a configuration problem of the installed set: always fatal.
+            raise exc
+        except Exception as exc:
+            if builtin or self.strict:
+                raise PluginError(f"plugin {impl.plugin_name} failed in {hook_name}: {exc}",
+                                  plugin=impl.plugin_name, hook=hook_name) from exc
+            log.warning("plugin_hook_failed", plugin=impl.plugin_name, hook=hook_name, error=str(exc))
+            self.failures.append(LoadFailure(impl.plugin_name, self._dists[impl.plugin_name][0], str(exc)))
+
+    def providers(self) -> dict[str, Registration[ClusterProvider]]:
+        return self._collect("nautilus_register_providers", lambda a: (getattr(a[0], "name", None), a[0]))
+
+    def enrichers(self) -> dict[str, Registration[Enricher]]:
+        return self._collect("nautilus_register_enrichers", lambda a: (getattr(a[0], "name", None), a[0]))
+
+    def reconcilers(self) -> dict[str, Registration[ReconcilerFactory]]:
+        return self._collect("nautilus_register_reconcilers", lambda a: (a[0], a[1]))
+
+    def scaling_engines(self) -> dict[str, Registration[ScalingEngine]]:
+        return self._collect("nautilus_register_scaling_engines",
+                             lambda a: (getattr(a[0], "name", None), a[0]))
+
+    def register_commands(self, cli: Any) -> None:
+        """Let every plugin add commands; a name clash names both plugins."""
+        owners = {name: "nautilus-core" for name in cli.commands}
+        for impl in self.pm.hook.nautilus_register_commands.get_hookimpls():
+            before = set(cli.commands)
+            guard = _GuardedGroup(cli, owners, impl.plugin_name)
+            self._call_impl(impl, "nautilus_register_commands", cli=guard)
+            for name in set(cli.commands) - before:
+                owners[name] = impl.plugin_name
+
+
+class _GuardedGroup:
+    """A view of the click group that refuses to replace a command another plugin added."""
+
+    def __init__(self, group: Any, owners: dict[str, str], plugin: str) -> None:
+        self._group, self._owners, self._plugin = group, owners, plugin
+
+    def add_command(self, cmd: Any, name: str | None = None) -> None:
+        name = name or cmd.name
+        if name in self._group.commands:
+            raise PluginError(
+                f"command {name!r} is added by both {self._owners.get(name, '?')} and {self._plugin}",
+                plugin=self._plugin, hook="nautilus_register_commands",
+            )
+        self._group.add_command(cmd, name)
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self._group, item)
+
+
+def disabled_plugins(value: str | None = None) -> set[str]:
+    raw = os.environ.get(DISABLE_ENV, "") if value is None else value
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def _core_version() -> str:
+    try:
+        return metadata.version("nautilus-core")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def build_plugin_manager(
+    *,
+    strict: bool = False,
+    entry_points: bool = True,
+    builtins: Iterable[tuple[str, str]] = BUILTIN_PLUGINS,
+    disable: Iterable[str] | None = None,
+) -> PluginManager:
+    """Build a plugin manager: built-ins, then entry points (group ``nautilus``), then check.
+
+    :param strict: a third-party plugin that fails to load raises :class:`PluginError` instead of
+        being logged once and skipped.
+    :param entry_points: load installed plugins (tests of the core alone pass ``False``).
+    :param disable: plugin names to skip; defaults to ``NAUTILUS_DISABLE_PLUGINS`` (comma-separated).
+    """
+    skip = disabled_plugins() if disable is None else set(disable)
+    manager = PluginManager(pluggy.PluginManager(hookspecs.PROJECT), strict=strict)
+    manager.pm.add_hookspecs(hookspecs)
+    version = _core_version()
+    for name, module in builtins:
+        if name in skip:
+            continue
+        # A built-in that fails to import is a bug in Nautilus: let it raise.
+        manager.add(name, importlib.import_module(module), distribution="nautilus-core",
+                    version=version, builtin=True)
+    if entry_points:
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if ep.name in skip:
+                continue
+            dist = ep.dist.name if ep.dist else "?"
+            dist_version = ep.dist.version if ep.dist else "?"
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                message = f"plugin {ep.name} ({dist}) failed to load: {type(exc).__name__}: {exc}"
+                if strict:
+                    raise PluginError(message, plugin=ep.name) from exc
+                log.warning("plugin_load_failed", plugin=ep.name, distribution=dist,
+                            error=f"{type(exc).__name__}: {exc}")
+                manager.failures.append(LoadFailure(ep.name, dist, f"{type(exc).__name__}: {exc}"))
+                continue
+            manager.add(ep.name, plugin, distribution=dist, version=dist_version, builtin=False)
+    try:
+        manager.pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from exc
+    return manager
