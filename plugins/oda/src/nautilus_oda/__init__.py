@@ -1,0 +1,1 @@
+"""nautilus-oda: see plugin.py for the hooks it implements."""

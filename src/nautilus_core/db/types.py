@@ -1,0 +1,91 @@
+"""Column types shared by every Nautilus table: UTC timestamps, JSON documents, identifiers.
+
+Owned here so the tables (``db.models``), the migrations and the bulk writer (``db.upsert``) agree
+on how values are stored on both SQLite and PostgreSQL. Imported by ``db.models`` and the
+migration scripts; application code normally never needs it.
+
+Decisions:
+
+* ``UTCDateTime`` **rejects naive datetimes** (``ValueError`` on write, which SQLAlchemy reports as
+  a ``StatementError`` naming the parameter). A naive value is almost always a ``datetime.utcnow()``
+  or local-time bug; silently assuming UTC would store wrong instants. Values read back are always
+  timezone-aware UTC. PostgreSQL stores ``timestamp with time zone``; SQLite stores the UTC wall
+  time as text (``YYYY-MM-DD HH:MM:SS.ffffff``, which sorts and compares correctly).
+* ``JSONDocument`` is ``JSONB`` on PostgreSQL and ``JSON`` elsewhere. A Python ``None`` becomes SQL
+  ``NULL`` (not the JSON literal ``null``), so "unknown" stays distinguishable with ``IS NULL``.
+* ``Id`` is a 64-bit integer on PostgreSQL and ``INTEGER`` on SQLite (where only ``INTEGER PRIMARY
+  KEY`` is an auto-incrementing rowid alias).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.sql.operators import OperatorType
+from sqlalchemy.types import Interval, TypeDecorator, TypeEngine
+
+__all__ = ["Id", "JSONDocument", "UTCDateTime", "utcnow"]
+
+
+def utcnow() -> datetime:
+    """The current instant as an aware UTC datetime (the only kind ``UTCDateTime`` accepts)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend; naive input is rejected.
+
+    >>> from datetime import datetime, timezone, timedelta
+    >>> UTCDateTime().process_bind_param(
+    ...     datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=2))), None)
+    datetime.datetime(2024, 1, 1, 10, 0, tzinfo=datetime.timezone.utc)
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def __repr__(self) -> str:
+        return "UTCDateTime()"
+
+    def coerce_compared_value(self, op: OperatorType | None, value: Any) -> TypeEngine[Any]:
+        # ``column + timedelta(...)`` must stay an interval expression, not a timestamp bind.
+        if isinstance(value, timedelta):
+            return Interval()
+        return self
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect | None) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"UTCDateTime expects a datetime, got {type(value).__name__}: {value!r}")
+        if value.utcoffset() is None:
+            raise ValueError(
+                f"naive datetime {value.isoformat()} rejected: pass an aware value such as "
+                "datetime.now(timezone.utc) (UTCDateTime never guesses a timezone)"
+            )
+        value = value.astimezone(UTC)
+        if dialect is not None and dialect.name == "sqlite":
+            # SQLite has no timezone type: store the UTC wall time, re-attach UTC on read.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def JSONDocument() -> TypeEngine[Any]:  # noqa: N802 - reads like a type in column declarations
+    """``JSONB`` on PostgreSQL, ``JSON`` elsewhere; ``None`` is stored as SQL ``NULL``."""
+    return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+def Id() -> TypeEngine[int]:  # noqa: N802
+    """Primary/foreign key type: ``BIGINT`` on PostgreSQL, ``INTEGER`` (rowid alias) on SQLite."""
+    return BigInteger().with_variant(Integer(), "sqlite")

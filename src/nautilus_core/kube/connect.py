@@ -1,0 +1,127 @@
+"""Building a :class:`KubeClient`: in-cluster, from a kubeconfig file/context, or host + token + CA.
+
+Called by the built-in kubeconfig provider, provider plugins (EKS/GKE/AKS pass host, CA data and
+a token provider from the cloud's credential chain) and the controller runtime.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import config as kube_config
+from kubernetes.client import ApiClient, Configuration
+from kubernetes.config.config_exception import ConfigException
+
+from nautilus_core.errors import ConfigError
+from nautilus_core.kube.client import DEFAULT_TIMEOUT, KubeClient
+from nautilus_core.kube.retry import RetryPolicy
+
+
+@dataclass(frozen=True)
+class KubeContext:
+    """One context of a kubeconfig file."""
+
+    name: str
+    cluster: str
+    server: str
+    namespace: str | None = None
+    user: str | None = None
+
+
+def kubeconfig_path(path: str | None = None) -> str:
+    """The kubeconfig to read: the argument, else ``$KUBECONFIG`` (first entry), else ~/.kube/config."""
+    if path:
+        return os.path.expanduser(path)
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return os.path.expanduser(env.split(os.pathsep)[0])
+    return os.path.expanduser("~/.kube/config")
+
+
+def list_contexts(path: str | None = None) -> list[KubeContext]:
+    """Every context in a kubeconfig file, with the server URL of its cluster.
+
+    :raises ConfigError: the file is missing or malformed (the message names the file).
+    """
+    file = kubeconfig_path(path)
+    try:
+        contexts, _active = kube_config.list_kube_config_contexts(config_file=file)
+        raw = kube_config.kube_config._get_kube_config_loader(filename=file)._config
+    except (ConfigException, OSError) as exc:
+        raise ConfigError(f"kubeconfig {file}: {exc}") from None
+    servers = {c.get("name"): (c.get("cluster") or {}).get("server", "") for c in (raw.get("clusters") or [])}
+    out = []
+    for ctx in contexts or []:
+        spec = ctx.get("context") or {}
+        out.append(KubeContext(
+            name=ctx["name"], cluster=spec.get("cluster", ""), server=servers.get(spec.get("cluster"), ""),
+            namespace=spec.get("namespace"), user=spec.get("user"),
+        ))
+    return out
+
+
+def _configuration() -> Configuration:
+    cfg = Configuration()
+    cfg.retries = False  # urllib3 must not retry behind our back: RetryPolicy does it, visibly
+    return cfg
+
+
+def connect(
+    *,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    in_cluster: bool = False,
+    host: str | None = None,
+    token: str | None = None,
+    token_provider: Callable[[], str] | None = None,
+    ca_data: str | bytes | None = None,
+    verify: bool = True,
+    name: str | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+) -> KubeClient:
+    """Open a client to one API server.
+
+    Exactly one of: ``in_cluster=True``; ``host`` (with ``token`` or ``token_provider`` and
+    ``ca_data``, as cloud providers have them); a kubeconfig file (``kubeconfig``/``$KUBECONFIG``,
+    optional ``context``). No I/O happens until the first request.
+
+    :param token_provider: called before each request; return a fresh token (EKS tokens live 15 min).
+    :raises ConfigError: the configuration cannot be loaded (names the file or context).
+    """
+    cfg = _configuration()
+    if in_cluster:
+        try:
+            kube_config.load_incluster_config(client_configuration=cfg)
+        except ConfigException as exc:
+            raise ConfigError(f"in-cluster configuration: {exc}") from None
+        label = name or "in-cluster"
+    elif host:
+        cfg.host = host.rstrip("/")
+        cfg.verify_ssl = verify
+        if ca_data:
+            cfg.ca_cert_data = ca_data.decode() if isinstance(ca_data, bytes) else ca_data
+        if token_provider is not None:
+            def refresh(c: Any) -> None:
+                c.api_key["BearerToken"] = token_provider()
+            cfg.refresh_api_key_hook = refresh
+            cfg.api_key_prefix["BearerToken"] = "Bearer"
+            cfg.api_key["BearerToken"] = ""
+        elif token:
+            cfg.api_key["BearerToken"] = token
+            cfg.api_key_prefix["BearerToken"] = "Bearer"
+        label = name or host
+    else:
+        file = kubeconfig_path(kubeconfig)
+        try:
+            kube_config.load_kube_config(config_file=file, context=context, client_configuration=cfg,
+                                         persist_config=False)
+        except (ConfigException, OSError) as exc:
+            where = f"context {context!r} of " if context else ""
+            raise ConfigError(f"kubeconfig {where}{file}: {exc}") from None
+        cfg.retries = False
+        label = name or context or file
+    return KubeClient(ApiClient(configuration=cfg), name=label, retry=retry, timeout=timeout)
