@@ -60,7 +60,8 @@ class ServiceFacts:
     name: str
     type: str | None = None
     cluster_ip: str | None = None
-    ports: tuple[str, ...] = ()
+    #: {"name", "port", "protocol", "targetPort", "nodePort"} per port, as the API gives them
+    ports: tuple[Mapping[str, Any], ...] = ()
     external_address: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
 
@@ -202,12 +203,19 @@ ReconcilerFactory = Callable[[ControllerContext], Reconciler]
 
 @dataclass(frozen=True)
 class MetricSample:
-    """One metric value from Prometheus with the threshold it is compared against."""
+    """One metric value from Prometheus with the threshold it is compared against.
+
+    ``value`` is None (or NaN) when the query returned nothing usable. ``condition`` is ``"gt"``
+    (scale up when the value is above ``target``) or ``"lt"`` (scale up when it is below).
+    """
 
     name: str
     value: float | None
     target: float | None = None
     condition: str = "gt"
+    #: recent (unix time, value) observations of this metric, oldest first (None for a failed
+    #: scrape); read by forecasting engines such as ``predictive``, ignored by the others
+    history: tuple[tuple[float, float | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,9 +226,13 @@ class ScalingInput:
     min_replicas: int
     max_replicas: int
     metrics: tuple[MetricSample, ...] = ()
-    #: recent (unix time, replicas) decisions, oldest first
+    #: recent (unix time, recommendation) pairs, oldest first: ``Decision.details["recommendation"]``
+    #: of earlier decisions for this object (the unstabilized value), not the applied replica counts;
+    #: the caller may drop entries older than the engine's longest window (300 s for hpa)
     history: tuple[tuple[float, int], ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: unix time of this decision; engines never read the clock (None: ``options["now"]`` if given)
+    now: float | None = None
 
 
 @dataclass(frozen=True)
