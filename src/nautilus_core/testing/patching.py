@@ -21,8 +21,14 @@ STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 APPLY = "application/apply-patch+yaml"
 PATCH_TYPES = {
-    "merge": MERGE, "strategic": STRATEGIC, "json": JSON_PATCH, "apply": APPLY,
-    MERGE: MERGE, STRATEGIC: STRATEGIC, JSON_PATCH: JSON_PATCH, APPLY: APPLY,
+    "merge": MERGE,
+    "strategic": STRATEGIC,
+    "json": JSON_PATCH,
+    "apply": APPLY,
+    MERGE: MERGE,
+    STRATEGIC: STRATEGIC,
+    JSON_PATCH: JSON_PATCH,
+    APPLY: APPLY,
 }
 
 
@@ -45,7 +51,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def strategic_merge_patch(target: Any, patch: Any) -> Any:
-    """Like :func:`merge_patch` with ``$patch: replace|delete`` honoured and other ``$`` directives dropped."""
+    """Like :func:`merge_patch`, honouring ``$patch: replace|delete`` and dropping other ``$`` directives."""
     if not isinstance(patch, dict):
         return patch
     directive = patch.get("$patch")
@@ -80,8 +86,11 @@ def _walk(doc: Any, parts: list[str], path: str) -> Any:
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            raise ApiError(422, "Invalid", f"the server rejected our request due to an error in our request: "
-                                           f"path {path!r} not found")
+            raise ApiError(
+                422,
+                "Invalid",
+                f"the server rejected our request due to an error in our request: path {path!r} not found",
+            )
     return node
 
 
@@ -152,7 +161,7 @@ def json_patch(target: Any, operations: Any) -> Any:
 
 def apply_patch(patch_type: str, target: Any, body: Any) -> Any:
     """Dispatch on the content type; server-side apply merges like a JSON merge patch."""
-    if patch_type == MERGE or patch_type == APPLY:
+    if patch_type in (MERGE, APPLY):
         if not isinstance(body, dict):
             raise bad_request("a merge patch must be a JSON object")
         return merge_patch(target, body)
@@ -162,5 +171,13 @@ def apply_patch(patch_type: str, target: Any, body: Any) -> Any:
         return strategic_merge_patch(target, body)
     if patch_type == JSON_PATCH:
         return json_patch(target, body)
-    raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                                                  f"accepted media types include: {', '.join(sorted(set(PATCH_TYPES.values())))}")
+    raise unsupported_media_type()
+
+
+def unsupported_media_type() -> ApiError:
+    accepted = ", ".join(sorted(set(PATCH_TYPES.values())))
+    return ApiError(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - accepted media types include: {accepted}",
+    )

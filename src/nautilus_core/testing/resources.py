@@ -54,20 +54,43 @@ class ResourceType:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
 
-def _core(plural: str, kind: str, namespaced: bool = True, subresources: tuple[str, ...] = (),
-          short: tuple[str, ...] = (), returns_object: bool = False) -> ResourceType:
-    return ResourceType("", "v1", plural, kind, namespaced, frozenset(subresources), False, returns_object,
-                        kind.lower(), short)
+def _core(
+    plural: str,
+    kind: str,
+    namespaced: bool = True,
+    subresources: tuple[str, ...] = (),
+    short: tuple[str, ...] = (),
+    returns_object: bool = False,
+) -> ResourceType:
+    return ResourceType(
+        "",
+        "v1",
+        plural,
+        kind,
+        namespaced,
+        frozenset(subresources),
+        False,
+        returns_object,
+        kind.lower(),
+        short,
+    )
 
 
 def _apps(plural: str, kind: str, short: tuple[str, ...]) -> ResourceType:
-    return ResourceType("apps", "v1", plural, kind, True, frozenset({"status", "scale"}), True, False,
-                        kind.lower(), short)
+    return ResourceType(
+        "apps", "v1", plural, kind, True, frozenset({"status", "scale"}), True, False, kind.lower(), short
+    )
 
 
 BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
-    _core("namespaces", "Namespace", namespaced=False, subresources=("status", "finalize"), short=("ns",),
-          returns_object=True),
+    _core(
+        "namespaces",
+        "Namespace",
+        namespaced=False,
+        subresources=("status", "finalize"),
+        short=("ns",),
+        returns_object=True,
+    ),
     _core("pods", "Pod", subresources=("status", "log"), short=("po",), returns_object=True),
     _core("services", "Service", subresources=("status",), short=("svc",)),
     _core("nodes", "Node", namespaced=False, subresources=("status",), short=("no",)),
@@ -82,9 +105,15 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
 )
 
 
-def custom_resource(group: str, version: str, plural: str, kind: str, namespaced: bool = True,
-                    subresources: tuple[str, ...] | frozenset[str] = ("status",),
-                    short_names: tuple[str, ...] = ()) -> ResourceType:
+def custom_resource(
+    group: str,
+    version: str,
+    plural: str,
+    kind: str,
+    namespaced: bool = True,
+    subresources: tuple[str, ...] | frozenset[str] = ("status",),
+    short_names: tuple[str, ...] = (),
+) -> ResourceType:
     """A custom resource as a CRD would declare it; generation is bumped on any non-metadata change."""
     if not group or not version or not plural or not kind:
         raise ValueError("group, version, plural and kind are all required for a custom resource")
@@ -93,8 +122,18 @@ def custom_resource(group: str, version: str, plural: str, kind: str, namespaced
     unknown = set(subresources) - {"status", "scale"}
     if unknown:
         raise ValueError(f"custom resources support only the status and scale subresources, not {unknown}")
-    return ResourceType(group, version, plural, kind, namespaced, frozenset(subresources), True, True,
-                        kind.lower(), tuple(short_names))
+    return ResourceType(
+        group,
+        version,
+        plural,
+        kind,
+        namespaced,
+        frozenset(subresources),
+        True,
+        True,
+        kind.lower(),
+        tuple(short_names),
+    )
 
 
 def version_priority(version: str) -> tuple[int, int, int, str]:

@@ -16,16 +16,40 @@ from nautilus_core.testing.status import bad_request
 
 Matcher = Callable[[Mapping[str, Any]], bool]
 
-_KEY_RE = re.compile(r"^([a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?/)?[a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?$")
+_KEY_RE = re.compile(
+    r"^([a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?/)?[a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?$"
+)
 _SET_RE = re.compile(r"^(\S+)\s+(in|notin)\s+\((.*)\)$")
 
 # Fields the real API server accepts in fieldSelector, besides metadata.name and metadata.namespace.
 _FIELDS_BY_KIND: dict[str, frozenset[str]] = {
-    "Pod": frozenset({"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-                      "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"}),
-    "Event": frozenset({"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-                        "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-                        "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"}),
+    "Pod": frozenset(
+        {
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        }
+    ),
+    "Event": frozenset(
+        {
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        }
+    ),
     "Node": frozenset({"spec.unschedulable"}),
     "Namespace": frozenset({"status.phase"}),
     "Secret": frozenset({"type"}),
@@ -114,7 +138,9 @@ def parse_field_selector(selector: str | None, kind: str, custom: bool = False) 
     """A predicate on whole objects; unsupported field labels are a 400 error like on a real server."""
     if not selector or not selector.strip():
         return None
-    allowed = {"metadata.name", "metadata.namespace"} | (set() if custom else _FIELDS_BY_KIND.get(kind, set()))
+    allowed = {"metadata.name", "metadata.namespace"} | (
+        set() if custom else _FIELDS_BY_KIND.get(kind, set())
+    )
     terms: list[tuple[str, bool, str]] = []
     for term in _split_top_level(selector):
         for operator in ("!=", "==", "="):
@@ -124,12 +150,14 @@ def parse_field_selector(selector: str | None, kind: str, custom: bool = False) 
         else:
             raise bad_request(f"invalid selector: {selector!r}; can't understand {term!r}")
         if field not in allowed:
-            raise bad_request(f'field label not supported: {field}')
+            raise bad_request(f"field label not supported: {field}")
         terms.append((field, operator == "!=", value))
 
     def matches(obj: Mapping[str, Any]) -> bool:
-        return all((_field_value(obj, field) != value) if negate else (_field_value(obj, field) == value)
-                   for field, negate, value in terms)
+        return all(
+            (_field_value(obj, field) != value) if negate else (_field_value(obj, field) == value)
+            for field, negate, value in terms
+        )
 
     return matches
 

@@ -46,18 +46,22 @@ class ApiError(Exception):
         return orjson.dumps(self.status())
 
 
-def status_body(code: int, reason: str | None, message: str,
-                details: dict[str, Any] | None = None) -> dict[str, Any]:
+def status_body(
+    code: int, reason: str | None, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A ``Status`` object; ``status`` is Success for 2xx codes, Failure otherwise."""
     body: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Status",
         "metadata": {},
         "status": "Success" if 200 <= code < 300 else "Failure",
-        "message": message,
-        "reason": reason if reason is not None else REASONS.get(code, ""),
-        "code": code,
     }
+    if message:
+        body["message"] = message
+    reason = reason if reason is not None else REASONS.get(code, "")
+    if reason:
+        body["reason"] = reason
+    body["code"] = code
     if details is not None:
         body["details"] = details
     return body
@@ -77,20 +81,28 @@ def _qualified(plural: str, group: str) -> str:
 
 
 def not_found(plural: str, group: str, name: str) -> ApiError:
-    return ApiError(404, "NotFound", f'{_qualified(plural, group)} "{name}" not found',
-                    _details(plural, group, name))
+    return ApiError(
+        404, "NotFound", f'{_qualified(plural, group)} "{name}" not found', _details(plural, group, name)
+    )
 
 
 def already_exists(plural: str, group: str, name: str) -> ApiError:
-    return ApiError(409, "AlreadyExists", f'{_qualified(plural, group)} "{name}" already exists',
-                    _details(plural, group, name))
+    return ApiError(
+        409,
+        "AlreadyExists",
+        f'{_qualified(plural, group)} "{name}" already exists',
+        _details(plural, group, name),
+    )
 
 
 def conflict(plural: str, group: str, name: str) -> ApiError:
-    return ApiError(409, "Conflict",
-                    f'Operation cannot be fulfilled on {_qualified(plural, group)} "{name}": the object has '
-                    "been modified; please apply your changes to the latest version and try again",
-                    _details(plural, group, name))
+    return ApiError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {_qualified(plural, group)} "{name}": the object has '
+        "been modified; please apply your changes to the latest version and try again",
+        _details(plural, group, name),
+    )
 
 
 def invalid(kind: str, group: str, name: str | None, message: str) -> ApiError:

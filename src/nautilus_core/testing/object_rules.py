@@ -1,0 +1,146 @@
+"""What the API server does to an object on write, before it is stored.
+
+Owns the pure rules of create and update: naming (``generateName``), namespace checks, the
+server-owned metadata (uid, creationTimestamp, deletionTimestamp, generation) that clients cannot set,
+defaults (a namespace's phase and name label, a pod's Pending status, a workload's one replica), the
+resourceVersion precondition, the split between a resource and its ``status`` subresource, and the
+generation bump on spec changes. Called by the store (``store.py``) under its lock; "trusted" writes
+come from test code through :class:`~nautilus_core.testing.KubeEmulator` and may set anything.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from nautilus_core.testing import status as st
+from nautilus_core.testing.resources import ResourceType
+
+Obj = dict[str, Any]
+SERVER_FIELDS = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_object(
+    rtype: ResourceType, namespace: str | None, body: Any, trusted: bool, rng: random.Random
+) -> Obj:
+    """The object to store for a create (without its resourceVersion)."""
+    if not isinstance(body, dict):
+        raise st.bad_request("the body of a create must be a JSON object")
+    meta = dict(body.get("metadata") or {})
+    name = meta.get("name") or ""
+    if not name and meta.get("generateName"):
+        name = meta["generateName"] + "".join(rng.choices(_NAME_CHARS, k=5))
+    if not name:
+        raise st.invalid(
+            rtype.kind, rtype.group, None, "metadata.name: Required value: name or generateName is required"
+        )
+    if rtype.namespaced:
+        given = meta.get("namespace")
+        if namespace and given and given != namespace:
+            raise st.bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
+        meta["namespace"] = namespace or given or "default"
+    else:
+        meta.pop("namespace", None)
+    meta["name"] = name
+    if not trusted:
+        for field in SERVER_FIELDS:
+            meta.pop(field, None)
+    meta.setdefault("uid", str(uuid.uuid4()))
+    meta.setdefault("creationTimestamp", now_rfc3339())
+    if rtype.generation:
+        meta.setdefault("generation", 1)
+    obj = {**body, "apiVersion": rtype.api_version, "kind": rtype.kind, "metadata": meta}
+    _defaults(rtype, obj, meta)
+    return obj
+
+
+def updated_object(rtype: ResourceType, old: Obj, new: Any, subresource: str | None, trusted: bool) -> Obj:
+    """The object to store for an update of ``old`` (its resourceVersion still the old one)."""
+    if not isinstance(new, dict):
+        raise st.bad_request("the body of an update must be a JSON object")
+    old_meta = old["metadata"]
+    name = old_meta["name"]
+    meta = dict(new.get("metadata") or {})
+    if meta.get("name", name) != name:
+        raise st.bad_request(
+            f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+        )
+    given_rv = meta.get("resourceVersion")
+    if given_rv and given_rv != old_meta["resourceVersion"]:
+        raise st.conflict(rtype.plural, rtype.group, name)
+    if subresource == "status":
+        result = {**old, "status": new.get("status")}
+        if result["status"] is None:
+            del result["status"]
+        meta = dict(old_meta)
+    else:
+        result = {**new}
+        if "status" in rtype.subresources and not trusted:
+            if "status" in old:
+                result["status"] = old["status"]
+            else:
+                result.pop("status", None)
+        for field in ("name", "namespace"):
+            if field in old_meta:
+                meta[field] = old_meta[field]
+        for field in SERVER_FIELDS:
+            if trusted and field in meta:
+                continue
+            if field in old_meta:
+                meta[field] = old_meta[field]
+            else:
+                meta.pop(field, None)
+    result["apiVersion"], result["kind"] = rtype.api_version, rtype.kind
+    meta["resourceVersion"] = old_meta["resourceVersion"]
+    result["metadata"] = meta
+    pinned = trusted and "generation" in (new.get("metadata") or {})
+    if rtype.generation and not pinned and _spec_changed(rtype, old, result):
+        meta["generation"] = int(old_meta.get("generation", 0)) + 1
+    return result
+
+
+def check_preconditions(rtype: ResourceType, obj: Obj, preconditions: dict[str, Any] | None) -> None:
+    """DeleteOptions.preconditions (uid, resourceVersion): 409 Conflict when they do not hold."""
+    meta = obj["metadata"]
+    for field, value in (preconditions or {}).items():
+        if value is not None and field in ("uid", "resourceVersion") and meta.get(field) != value:
+            raise st.ApiError(
+                409,
+                "Conflict",
+                f"Precondition failed: {field} in precondition: {value}, "
+                f"{field} in object meta: {meta.get(field)}",
+                {"name": meta["name"], "kind": rtype.plural},
+            )
+
+
+def _defaults(rtype: ResourceType, obj: Obj, meta: dict[str, Any]) -> None:
+    if rtype.group == "apps":
+        spec = obj.get("spec")
+        if isinstance(spec, dict) and "replicas" not in spec:
+            obj["spec"] = {**spec, "replicas": 1}
+    elif rtype.group:
+        return
+    elif rtype.kind == "Namespace":
+        meta["labels"] = {**(meta.get("labels") or {}), "kubernetes.io/metadata.name": meta["name"]}
+        obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+        obj.setdefault("status", {"phase": "Active"})
+    elif rtype.kind == "Pod":
+        obj.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
+
+
+def _spec_changed(rtype: ResourceType, old: Obj, new: Obj) -> bool:
+    if rtype.group in ("apps", ""):
+        return old.get("spec") != new.get("spec")
+    ignored = ("metadata", "status", "apiVersion", "kind")
+    return {k: v for k, v in old.items() if k not in ignored} != {
+        k: v for k, v in new.items() if k not in ignored
+    }

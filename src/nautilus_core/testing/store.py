@@ -1,0 +1,346 @@
+"""The object store of the API emulator: objects, resource versions, event history, watchers.
+
+Owns every stored object of one emulated cluster, the global resourceVersion counter, sorted keys for
+paging (``limit``/``continue``), and records every change in its
+:class:`~nautilus_core.testing.history.EventLog`. What a write does to an object is decided by
+``object_rules.py``. Objects are immutable once stored: every change builds a new dict (sharing
+unchanged subtrees with the old one), so readers serialize them without copies and the history keeps
+old versions cheaply. All methods are thread-safe (one RLock):
+the HTTP layer (``handlers.py``, ``watch.py``) calls them on the emulator's event loop, tests call them
+from their own thread through :class:`~nautilus_core.testing.KubeEmulator`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import random
+import threading
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from nautilus_core.testing import status as st
+from nautilus_core.testing.history import Event, EventLog, Watcher
+from nautilus_core.testing.object_rules import check_preconditions, new_object, now_rfc3339, updated_object
+from nautilus_core.testing.resources import BUILTIN_RESOURCES, ResourceKey, ResourceType, split_api_version
+from nautilus_core.testing.selectors import Matcher
+
+Obj = dict[str, Any]
+Objs = list[Obj]  # an alias: the method named ``list`` shadows the builtin inside the class
+
+
+class ObjectStore:
+    """All objects of one emulated cluster; see the module docstring for the rules."""
+
+    def __init__(self, history_size: int = 10_000) -> None:
+        self.lock = threading.RLock()
+        self._rv = 0
+        self.events = EventLog(history_size)
+        self._types: dict[ResourceKey, ResourceType] = {}
+        self._aliases: dict[tuple[str, str], ResourceType] = {}
+        self._objects: dict[ResourceKey, dict[tuple[str, str], Obj]] = {}
+        self._sorted: dict[ResourceKey, list[tuple[str, str]]] = {}
+        self._random = random.Random()
+        for rtype in BUILTIN_RESOURCES:
+            self.add_type(rtype)
+
+    # -- resource types -------------------------------------------------------------------------
+
+    def add_type(self, rtype: ResourceType) -> ResourceType:
+        with self.lock:
+            existing = self._types.get(rtype.key)
+            if existing is not None and existing != rtype:
+                raise ValueError(
+                    f"resource {rtype.describe()}/{rtype.version} is already declared differently"
+                )
+            self._types[rtype.key] = rtype
+            self._objects.setdefault(rtype.key, {})
+            for alias in {rtype.kind, rtype.kind.lower(), rtype.plural, rtype.singular, *rtype.short_names}:
+                if alias:
+                    self._aliases[(rtype.api_version, alias)] = rtype
+            return rtype
+
+    def types(self) -> list[ResourceType]:
+        with self.lock:
+            return list(self._types.values())
+
+    def type_for_path(self, group: str, version: str, plural: str) -> ResourceType | None:
+        return self._types.get((group, version, plural))
+
+    def resolve(self, api_version: str, kind_or_plural: str) -> ResourceType:
+        rtype = self._aliases.get((api_version, kind_or_plural)) or self._aliases.get(
+            (api_version, kind_or_plural.lower())
+        )
+        if rtype is None:
+            group, version = split_api_version(api_version)
+            raise st.ApiError(
+                404,
+                "NotFound",
+                f"the server doesn't have a resource type {kind_or_plural!r} in {group or 'core'}/{version}",
+                {},
+            )
+        return rtype
+
+    # -- versions, history, watchers --------------------------------------------------------------
+
+    @property
+    def resource_version(self) -> int:
+        return self._rv
+
+    @property
+    def history_floor(self) -> int:
+        return self.events.floor
+
+    def expire_history(self) -> int:
+        """Forget every event so far: a watch from any older resourceVersion gets 410 Gone."""
+        with self.lock:
+            self.events.expire(self._rv)
+            return self._rv
+
+    def _record(self, kind: str, rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
+        self.events.record(Event(self._rv, kind, rtype.key, obj, old))
+
+    def start_watch(
+        self,
+        rtype: ResourceType,
+        since: int | None,
+        loop: asyncio.AbstractEventLoop,
+        namespace: str | None,
+        matcher: Matcher | None,
+    ) -> tuple[Watcher, list[Event]]:
+        """Register a watcher and return the events it must send first; 410 if ``since`` is too old."""
+        with self.lock:
+            if since is None:
+                initial = [
+                    Event(self._rv, "ADDED", rtype.key, obj, None)
+                    for obj in self._iter(rtype, namespace, matcher)
+                ]
+            else:
+                initial = self.events.since(rtype.key, since)
+            return self.events.subscribe(rtype.key, loop), initial
+
+    def stop_watch(self, watcher: Watcher) -> None:
+        with self.lock:
+            self.events.unsubscribe(watcher)
+
+    def close_watches(self, abort: bool = False) -> None:
+        """End every live watch: cleanly (emulator stopping) or by cutting the connection (outage)."""
+        with self.lock:
+            self.events.close_all(self._rv, abort)
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def _keys(self, rtype: ResourceType) -> list[tuple[str, str]]:
+        keys = self._sorted.get(rtype.key)
+        if keys is None:
+            keys = self._sorted[rtype.key] = sorted(self._objects[rtype.key])
+        return keys
+
+    def _range(self, keys: list[tuple[str, str]], namespace: str | None) -> tuple[int, int]:
+        if not namespace:
+            return 0, len(keys)
+        return bisect_left(keys, (namespace,)), bisect_left(keys, (namespace + "\x00",))
+
+    def _iter(self, rtype: ResourceType, namespace: str | None, matcher: Matcher | None) -> Iterator[Obj]:
+        keys = self._keys(rtype)
+        objects = self._objects[rtype.key]
+        low, high = self._range(keys, namespace if rtype.namespaced else None)
+        for index in range(low, high):
+            obj = objects[keys[index]]
+            if matcher is None or matcher(obj):
+                yield obj
+
+    def get(self, rtype: ResourceType, namespace: str | None, name: str) -> Obj:
+        obj = self._objects[rtype.key].get(((namespace or "") if rtype.namespaced else "", name))
+        if obj is None:
+            raise st.not_found(rtype.plural, rtype.group, name)
+        return obj
+
+    def list(
+        self, rtype: ResourceType, namespace: str | None = None, matcher: Matcher | None = None
+    ) -> list[Obj]:
+        with self.lock:
+            return list(self._iter(rtype, namespace, matcher))
+
+    def all_objects(self) -> Iterator[tuple[ResourceType, Obj]]:
+        with self.lock:
+            snapshot = [(self._types[key], list(objs.values())) for key, objs in self._objects.items()]
+        for rtype, objs in snapshot:
+            for obj in objs:
+                yield rtype, obj
+
+    def list_page(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        matcher: Matcher | None,
+        limit: int | None,
+        token: str | None,
+    ) -> tuple[Objs, int, str | None, int | None]:
+        """One page: (items, list resourceVersion, continue token or None, remainingItemCount or None)."""
+        with self.lock:
+            keys = self._keys(rtype)
+            objects = self._objects[rtype.key]
+            low, high = self._range(keys, namespace if rtype.namespaced else None)
+            if token:
+                low = max(low, bisect_right(keys, _decode_continue(token)))
+            items: Objs = []
+            index = low
+            while index < high and (not limit or len(items) < limit):
+                obj = objects[keys[index]]
+                index += 1
+                if matcher is None or matcher(obj):
+                    items.append(obj)
+            more = False
+            remaining: int | None = None
+            if index < high and items:
+                if matcher is None:
+                    remaining = high - index
+                    more = True
+                else:
+                    more = any(matcher(objects[keys[i]]) for i in range(index, high))
+            cont = _encode_continue(self._rv, keys[index - 1]) if more else None
+            return items, self._rv, cont, remaining
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def _next_rv(self) -> str:
+        self._rv += 1
+        return str(self._rv)
+
+    def _store(self, rtype: ResourceType, obj: Obj, created: bool) -> None:
+        meta = obj["metadata"]
+        self._objects[rtype.key][(meta.get("namespace", ""), meta["name"])] = obj
+        if created:
+            self._sorted.pop(rtype.key, None)
+
+    def _remove(self, rtype: ResourceType, obj: Obj) -> Obj:
+        meta = obj["metadata"]
+        del self._objects[rtype.key][(meta.get("namespace", ""), meta["name"])]
+        self._sorted.pop(rtype.key, None)
+        final = {**obj, "metadata": {**meta, "resourceVersion": self._next_rv()}}
+        self._record("DELETED", rtype, final, obj)
+        return final
+
+    def create(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        body: Obj,
+        *,
+        trusted: bool = False,
+        dry_run: bool = False,
+    ) -> Obj:
+        """Store a new object; ``trusted`` (test code) keeps given uid, timestamps and status."""
+        with self.lock:
+            obj = new_object(rtype, namespace, body, trusted, self._random)
+            meta = obj["metadata"]
+            if (meta.get("namespace", ""), meta["name"]) in self._objects[rtype.key]:
+                raise st.already_exists(rtype.plural, rtype.group, meta["name"])
+            if dry_run:
+                meta["resourceVersion"] = str(self._rv)
+                return obj
+            meta["resourceVersion"] = self._next_rv()
+            self._store(rtype, obj, created=True)
+            self._record("ADDED", rtype, obj, None)
+            return obj
+
+    def update(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        new: Obj,
+        *,
+        subresource: str | None = None,
+        trusted: bool = False,
+        dry_run: bool = False,
+    ) -> Obj:
+        """Replace an object (PUT semantics; the status subresource only takes ``status``).
+
+        An update that changes nothing is not written (no new resourceVersion, no event), like on a
+        real server; one that removes the last finalizer of an object marked for deletion deletes it.
+        """
+        with self.lock:
+            old = self.get(rtype, namespace, name)
+            result = updated_object(rtype, old, new, subresource, trusted)
+            if result == old:
+                return old
+            if dry_run:
+                return result
+            result["metadata"]["resourceVersion"] = self._next_rv()
+            self._store(rtype, result, created=False)
+            self._record("MODIFIED", rtype, result, old)
+            if result["metadata"].get("deletionTimestamp") and not result["metadata"].get("finalizers"):
+                return self._remove(rtype, result)
+            return result
+
+    def delete(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        *,
+        preconditions: dict[str, Any] | None = None,
+        dry_run: bool = False,
+    ) -> tuple[Obj, bool]:
+        """Delete, or mark for deletion when finalizers remain; returns (object, removed).
+
+        Deleting a namespace deletes the namespaced objects in it.
+        """
+        with self.lock:
+            obj = self.get(rtype, namespace, name)
+            check_preconditions(rtype, obj, preconditions)
+            meta = obj["metadata"]
+            if dry_run:
+                return obj, not meta.get("finalizers")
+            if meta.get("finalizers"):
+                if meta.get("deletionTimestamp"):
+                    return obj, False
+                marked = {
+                    **obj,
+                    "metadata": {
+                        **meta,
+                        "deletionTimestamp": now_rfc3339(),
+                        "deletionGracePeriodSeconds": 0,
+                        "resourceVersion": self._next_rv(),
+                    },
+                }
+                self._store(rtype, marked, created=False)
+                self._record("MODIFIED", rtype, marked, obj)
+                return marked, False
+            if rtype.kind == "Namespace" and not rtype.group:
+                for other in list(self._types.values()):
+                    if other.namespaced:
+                        for child in list(self._iter(other, name, None)):
+                            self.delete(other, name, child["metadata"]["name"])
+            return self._remove(rtype, obj), True
+
+    def load(self, objects: Iterable[Obj]) -> int:
+        """Bulk-create trusted objects (test fixtures, fleet generator) under one lock; returns the count."""
+        count = 0
+        with self.lock:
+            for obj in objects:
+                rtype = self.resolve(obj.get("apiVersion", ""), obj.get("kind", ""))
+                self.create(rtype, None, obj, trusted=True)
+                count += 1
+        return count
+
+
+def _encode_continue(rv: int, key: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"rv": rv, "start": list(key)})).decode().rstrip("=")
+
+
+def _decode_continue(token: str) -> tuple[str, str]:
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        namespace, name = data["start"]
+        return (str(namespace), str(name))
+    except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise st.bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"
+        ) from None

@@ -1,0 +1,300 @@
+"""The verbs of the API emulator on one resource: list, get, create, update, patch, delete, subresources.
+
+Owns the translation between HTTP requests (query parameters, bodies, content types) and store
+operations, and the JSON the real API server answers: lists with ``continue``/``remainingItemCount``,
+201 on create, ``Status`` on delete of most resources, ``autoscaling/v1`` ``Scale`` objects, server-side
+apply bookkeeping (``managedFields``), the pod log text. Called by ``handlers.py`` once a URL has been
+routed to a resource; raises :class:`~nautilus_core.testing.status.ApiError` for every failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp.web
+import orjson
+import yaml
+
+from nautilus_core.testing import patching
+from nautilus_core.testing import status as st
+from nautilus_core.testing.logs import LogStore
+from nautilus_core.testing.object_rules import now_rfc3339
+from nautilus_core.testing.resources import ResourceType
+from nautilus_core.testing.selectors import Matcher, combine, parse_field_selector, parse_label_selector
+from nautilus_core.testing.store import Obj, ObjectStore
+
+JSON = "application/json"
+
+
+def respond(body: Any, status: int = 200) -> aiohttp.web.Response:
+    return aiohttp.web.Response(body=orjson.dumps(body), status=status, content_type=JSON)
+
+
+def _int(params: dict[str, str], key: str) -> int | None:
+    raw = params.get(key)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise st.bad_request(f"invalid value for {key}: {raw!r}") from None
+
+
+def _truthy(params: dict[str, str], key: str) -> bool:
+    return params.get(key, "").lower() in ("true", "1")
+
+
+def parse_body(raw: bytes, content_type: str = JSON) -> Any:
+    if not raw:
+        raise st.bad_request("the request body is empty")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        if "yaml" not in content_type:
+            raise st.bad_request("the request body is not valid JSON") from None
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as error:
+        raise st.bad_request(f"the request body is not valid YAML: {error}") from None
+
+
+def matcher_for(rtype: ResourceType, params: dict[str, str], name: str | None = None) -> Matcher | None:
+    """The selector predicate of a list/watch request (``name``: a watch on one object)."""
+    custom = rtype.group not in ("", "apps", "coordination.k8s.io")
+    fields = parse_field_selector(params.get("fieldSelector"), rtype.kind, custom)
+    by_name = None if name is None else (lambda obj: obj["metadata"]["name"] == name)
+    return combine(parse_label_selector(params.get("labelSelector")), fields, by_name)
+
+
+class Verbs:
+    """The verbs over one store (and its logs); every method returns a complete aiohttp response."""
+
+    def __init__(self, store: ObjectStore, logs: LogStore) -> None:
+        self.store = store
+        self.logs = logs
+
+    def list(
+        self, rtype: ResourceType, namespace: str | None, params: dict[str, str]
+    ) -> aiohttp.web.Response:
+        limit = _int(params, "limit")
+        if limit is not None and limit < 0:
+            raise st.bad_request("limit must not be negative")
+        items, rv, token, remaining = self.store.list_page(
+            rtype, namespace, matcher_for(rtype, params), limit, params.get("continue")
+        )
+        metadata: dict[str, Any] = {"resourceVersion": str(rv)}
+        if token:
+            metadata["continue"] = token
+        if remaining is not None:
+            metadata["remainingItemCount"] = remaining
+        return respond(
+            {"apiVersion": rtype.api_version, "kind": rtype.list_kind, "metadata": metadata, "items": items}
+        )
+
+    def get(self, rtype: ResourceType, namespace: str | None, name: str) -> aiohttp.web.Response:
+        return respond(self.store.get(rtype, namespace, name))
+
+    def create(
+        self, rtype: ResourceType, namespace: str | None, body: Any, params: dict[str, str]
+    ) -> aiohttp.web.Response:
+        obj = self.store.create(rtype, namespace, body, dry_run=bool(params.get("dryRun")))
+        return respond(obj, 201)
+
+    def replace(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        params: dict[str, str],
+        subresource: str | None = None,
+    ) -> aiohttp.web.Response:
+        if subresource == "scale":
+            return self._scale_update(rtype, namespace, name, lambda scale: body, params)
+        return respond(
+            self.store.update(
+                rtype, namespace, name, body, subresource=subresource, dry_run=bool(params.get("dryRun"))
+            )
+        )
+
+    def patch(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        raw: bytes,
+        content_type: str,
+        params: dict[str, str],
+        subresource: str | None = None,
+    ) -> aiohttp.web.Response:
+        patch_type = patching.PATCH_TYPES.get(content_type)
+        if patch_type is None:
+            raise patching.unsupported_media_type()
+        body = parse_body(raw, content_type)
+        dry_run = bool(params.get("dryRun"))
+        if subresource == "scale":
+            return self._scale_update(
+                rtype, namespace, name, lambda scale: patching.apply_patch(patch_type, scale, body), params
+            )
+        if patch_type == patching.APPLY:
+            return self._apply(rtype, namespace, name, body, params, subresource, dry_run)
+        with self.store.lock:
+            old = self.store.get(rtype, namespace, name)
+            patched = patching.apply_patch(patch_type, old, body)
+            return respond(
+                self.store.update(rtype, namespace, name, patched, subresource=subresource, dry_run=dry_run)
+            )
+
+    def _apply(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        params: dict[str, str],
+        subresource: str | None,
+        dry_run: bool,
+    ) -> aiohttp.web.Response:
+        manager = params.get("fieldManager")
+        if not manager:
+            raise st.bad_request("PATCH, application/apply-patch+yaml requires the fieldManager parameter")
+        if not isinstance(body, dict):
+            raise st.bad_request("an apply patch must be an object")
+        meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
+        if meta.get("name", name) != name:
+            raise st.bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the URL ({name})"
+            )
+        entry = {
+            "manager": manager,
+            "operation": "Apply",
+            "apiVersion": rtype.api_version,
+            "time": now_rfc3339(),
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {},
+        }
+        if subresource is not None:
+            entry["subresource"] = subresource
+        with self.store.lock:
+            try:
+                old = self.store.get(rtype, namespace, name)
+            except st.ApiError as error:
+                if error.code != 404 or subresource is not None:
+                    raise
+                created = {**body, "metadata": {**meta, "name": name, "managedFields": [entry]}}
+                return respond(self.store.create(rtype, namespace, created, dry_run=dry_run), 201)
+            fields = [
+                f
+                for f in old["metadata"].get("managedFields") or []
+                if not (f.get("manager") == manager and f.get("operation") == "Apply")
+            ]
+            known = next(
+                (
+                    f
+                    for f in old["metadata"].get("managedFields") or []
+                    if f.get("manager") == manager and f.get("operation") == "Apply"
+                ),
+                None,
+            )
+            meta["managedFields"] = [*fields, known or entry]
+            merged = patching.merge_patch(old, {**body, "metadata": meta})
+            return respond(
+                self.store.update(rtype, namespace, name, merged, subresource=subresource, dry_run=dry_run)
+            )
+
+    def delete(
+        self, rtype: ResourceType, namespace: str | None, name: str, raw: bytes, params: dict[str, str]
+    ) -> aiohttp.web.Response:
+        options = parse_body(raw) if raw.strip() else {}
+        preconditions = (options or {}).get("preconditions") if isinstance(options, dict) else None
+        dry_run = bool(params.get("dryRun") or (isinstance(options, dict) and options.get("dryRun")))
+        obj, removed = self.store.delete(rtype, namespace, name, preconditions=preconditions, dry_run=dry_run)
+        if removed and not rtype.delete_returns_object:
+            details = {"name": name, "kind": rtype.plural, "uid": obj["metadata"].get("uid")}
+            if rtype.group:
+                details["group"] = rtype.group
+            return respond(st.status_body(200, None, "", details))
+        return respond(obj)
+
+    def delete_collection(
+        self, rtype: ResourceType, namespace: str | None, params: dict[str, str]
+    ) -> aiohttp.web.Response:
+        if rtype.namespaced and not namespace:
+            raise st.unknown_resource()
+        deleted = []
+        with self.store.lock:
+            for obj in self.store.list(rtype, namespace, matcher_for(rtype, params)):
+                deleted.append(self.store.delete(rtype, namespace, obj["metadata"]["name"])[0])
+        return respond(
+            {
+                "apiVersion": rtype.api_version,
+                "kind": rtype.list_kind,
+                "metadata": {"resourceVersion": str(self.store.resource_version)},
+                "items": deleted,
+            }
+        )
+
+    # -- scale -------------------------------------------------------------------------------------
+
+    def scale(self, rtype: ResourceType, namespace: str | None, name: str) -> aiohttp.web.Response:
+        return respond(to_scale(self.store.get(rtype, namespace, name)))
+
+    def _scale_update(
+        self, rtype: ResourceType, namespace: str | None, name: str, change: Any, params: dict[str, str]
+    ) -> aiohttp.web.Response:
+        with self.store.lock:
+            old = self.store.get(rtype, namespace, name)
+            scale = change(to_scale(old))
+            if not isinstance(scale, dict):
+                raise st.bad_request("a Scale must be an object")
+            replicas = (scale.get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or replicas < 0:
+                raise st.invalid(
+                    "Scale",
+                    "autoscaling",
+                    name,
+                    "spec.replicas: Invalid value: must be a non-negative integer",
+                )
+            given_rv = (scale.get("metadata") or {}).get("resourceVersion")
+            new = {**old, "spec": {**(old.get("spec") or {}), "replicas": replicas}}
+            new["metadata"] = {
+                **old["metadata"],
+                "resourceVersion": given_rv or old["metadata"]["resourceVersion"],
+            }
+            updated = self.store.update(rtype, namespace, name, new, dry_run=bool(params.get("dryRun")))
+            return respond(to_scale(updated))
+
+    # -- logs --------------------------------------------------------------------------------------
+
+    def log(
+        self, rtype: ResourceType, namespace: str | None, name: str, params: dict[str, str]
+    ) -> aiohttp.web.Response:
+        pod = self.store.get(rtype, namespace, name)
+        tail = _int(params, "tailLines")
+        text = self.logs.read(
+            pod,
+            params.get("container"),
+            _truthy(params, "previous"),
+            None if tail is None or tail < 0 else tail,
+            _truthy(params, "timestamps"),
+            _int(params, "limitBytes"),
+        )
+        return aiohttp.web.Response(text=text, content_type="text/plain")
+
+
+def to_scale(obj: Obj) -> dict[str, Any]:
+    """The ``autoscaling/v1`` Scale view of a workload."""
+    meta, spec, status = obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
+    match_labels = (spec.get("selector") or {}).get("matchLabels") or {}
+    selector = ",".join(f"{key}={value}" for key, value in sorted(match_labels.items()))
+    return {
+        "apiVersion": "autoscaling/v1",
+        "kind": "Scale",
+        "metadata": {
+            key: meta[key]
+            for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if key in meta
+        },
+        "spec": {"replicas": spec.get("replicas", 0)},
+        "status": {"replicas": status.get("replicas", 0), **({"selector": selector} if selector else {})},
+    }
