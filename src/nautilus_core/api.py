@@ -12,11 +12,18 @@ jobs as methods. The CLI is a thin layer over this class; applications embed it 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nautilus_core.config import Settings, load_settings
+from nautilus_core.errors import ConfigError
 from nautilus_core.plugins import PluginInfo, PluginManager, build_plugin_manager
+from nautilus_core.types import ClusterProvider
+
+if TYPE_CHECKING:
+    from nautilus_core.inventory.pipeline import SyncReport
 
 
 class Nautilus:
@@ -50,6 +57,70 @@ class Nautilus:
 
         upgrade(self.engine, revision)
         return current_revision(self.engine)
+
+    # ------------------------------------------------------------------ inventory
+
+    def select_providers(self, names: Sequence[str] = ()) -> dict[str, ClusterProvider]:
+        """The providers to sync: ``names``, else ``NAUTILUS_PROVIDERS``, else every registered one.
+
+        :raises ConfigError: a name is not registered (the message lists the registered ones).
+        """
+        registered = {name: reg.obj for name, reg in self.plugins.providers().items()}
+        wanted = list(names) or list(self.settings.providers or ()) or list(registered)
+        unknown = [n for n in wanted if n not in registered]
+        if unknown:
+            raise ConfigError(f"unknown provider {', '.join(unknown)}; registered: {', '.join(sorted(registered))}")
+        return {n: registered[n] for n in wanted}
+
+    def sync_inventory(self, *, providers: Sequence[str] | Mapping[str, ClusterProvider] = (),
+                       contexts: Sequence[str] = (), shard: str | None = None,
+                       progress: Callable[[Any], None] | None = None) -> SyncReport:
+        """One inventory sync run (``nautilus inventory sync``): discover, enrich, write.
+
+        :param providers: provider names, or provider objects by name (e.g. a kubeconfig provider
+            pointed at a specific file); default: every registered/enabled provider.
+        :param contexts: only clusters with these names (kubeconfig context names).
+        :param shard: ``"i/n"``: only the clusters whose key hashes to shard i of n.
+        """
+        from nautilus_core.inventory.pipeline import InventorySync, Shard
+
+        chosen = dict(providers) if isinstance(providers, Mapping) else self.select_providers(providers)
+        try:
+            shard_ = Shard.parse(shard) if shard else None
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        enrichers = {name: reg.obj for name, reg in self.plugins.enrichers().items()}
+        self.upgrade_database()
+        return InventorySync(
+            self.engine, chosen, enrichers, contexts=contexts, shard=shard_, progress=progress,
+            concurrency=self.settings.inventory_concurrency,
+            retention=timedelta(days=self.settings.tombstone_retention_days),
+        ).run()
+
+    def inventory(self, kind: str, *, providers: Sequence[str] = (), clusters: Sequence[str] = (),
+                  include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Rows of ``kind`` (clusters, namespaces, nodes, services) as plain dicts."""
+        from nautilus_core.inventory import queries
+
+        readers = {"clusters": queries.clusters, "namespaces": queries.namespaces,
+                   "nodes": queries.nodes, "services": queries.services}
+        if kind not in readers:
+            raise ConfigError(f"unknown inventory kind {kind!r}; one of {', '.join(readers)}")
+        self.upgrade_database()
+        return readers[kind](self.engine, providers, clusters, include_deleted=include_deleted)
+
+    def sync_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest sync runs, newest first, each with its per-provider/cluster outcomes."""
+        from nautilus_core.inventory import queries
+
+        self.upgrade_database()
+        return queries.runs(self.engine, limit)
+
+    def demo(self, clusters: int = 3) -> Any:
+        """Sync an emulated fleet into the configured database (``nautilus demo``)."""
+        from nautilus_core.demo import run_demo
+
+        return run_demo(self, clusters=clusters)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from nautilus_core.errors import ConfigError
@@ -34,7 +34,8 @@ def default_sqlite_path() -> Path:
 class Settings(BaseSettings):
     """Every setting of Nautilus. Environment names are the field names in upper case."""
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, validate_default=True)
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, validate_default=True,
+                                      populate_by_name=True)
 
     # database
     database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; wins over DB_*")
@@ -67,8 +68,18 @@ class Settings(BaseSettings):
     health_check_port: int = Field(8080, ge=0, le=65535)
 
     # inventory
+    providers: Annotated[list[str] | None, NoDecode] = Field(
+        None, validation_alias=AliasChoices("NAUTILUS_PROVIDERS", "providers"),
+        description="providers to sync, comma-separated (default: every registered one)")
     inventory_concurrency: int = Field(4, ge=1, le=256)
     tombstone_retention_days: float = Field(30.0, ge=0)
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [p.strip() for p in value.split(",") if p.strip()] or None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

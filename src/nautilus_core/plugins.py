@@ -29,7 +29,9 @@ ENTRY_POINT_GROUP = "nautilus"
 DISABLE_ENV = "NAUTILUS_DISABLE_PLUGINS"
 
 #: Built-in plugins: (plugin name, module). Imported lazily so ``nautilus --help`` stays fast.
-BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = ()
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("inventory", "nautilus_core.inventory.builtin"),
+)
 
 T = TypeVar("T")
 

@@ -155,3 +155,46 @@ def nautilus_register_provider(register):
 """)
     with pytest.raises(PluginError, match="typo"):
         build_plugin_manager()
+
+
+def test_reconciler_factories_and_engines_are_registered_with_their_plugin():
+    from nautilus_core import Decision, Outcome
+
+    class Engine:
+        name = "fixed"
+
+        def decide(self, data):
+            return Decision(replicas=2, reason="always two")
+
+    class Rec:
+        name = "noop"
+
+        def keys(self):
+            return ["a"]
+
+        def sources(self):
+            return []
+
+        def reconcile(self, key):
+            return Outcome.done()
+
+    class Plugin:
+        @hookimpl
+        def nautilus_register_reconcilers(self, register):
+            register("noop", lambda ctx: Rec())
+
+        @hookimpl
+        def nautilus_register_scaling_engines(self, register):
+            register(Engine())
+
+    manager = build_plugin_manager(entry_points=False)
+    manager.add("inproc", Plugin(), distribution="tests", version="0", builtin=False)
+    try:
+        factory = manager.reconcilers()["noop"]
+        assert factory.plugin == "inproc"
+        assert factory.obj(None).reconcile("a") == Outcome.done()
+        engine = manager.scaling_engines()["fixed"]
+        assert engine.plugin == "inproc"
+        assert engine.obj.decide(None).replicas == 2
+    finally:
+        manager.remove("inproc")

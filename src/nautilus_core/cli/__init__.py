@@ -159,6 +159,14 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug or an unexpected failure: one line, traceback with --debug
+        if debug:
+            traceback.print_exc()
+        from nautilus_core.logs import redact_text
+
+        click.echo(f"nautilus: unexpected error: {redact_text(f'{type(exc).__name__}: {exc}')} "
+                   "(run with --debug for the traceback)", err=True)
+        return 1
     return result if isinstance(result, int) else 0
 
 

@@ -84,4 +84,10 @@ def db_current(state) -> None:  # type: ignore[no-untyped-def]
     click.echo(current_revision(app.engine) or "empty")
 
 
-COMMANDS = (plugins_command, db_group)
+def _commands() -> tuple[click.Command, ...]:
+    from nautilus_core.cli.inventory_commands import demo_command, inventory_group
+
+    return (plugins_command, db_group, inventory_group, demo_command)
+
+
+COMMANDS = _commands()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.config.config_exception import ConfigException
@@ -48,13 +49,18 @@ def list_contexts(path: str | None = None) -> list[KubeContext]:
     """
     file = kubeconfig_path(path)
     try:
-        contexts, _active = kube_config.list_kube_config_contexts(config_file=file)
-        raw = kube_config.kube_config._get_kube_config_loader(filename=file)._config
-    except (ConfigException, OSError) as exc:
+        with open(file, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"kubeconfig {file}: {exc}") from None
-    servers = {c.get("name"): (c.get("cluster") or {}).get("server", "") for c in (raw.get("clusters") or [])}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"kubeconfig {file}: not a kubeconfig document")
+    servers = {c.get("name"): (c.get("cluster") or {}).get("server", "")
+               for c in (raw.get("clusters") or []) if isinstance(c, dict)}
     out = []
-    for ctx in contexts or []:
+    for i, ctx in enumerate(raw.get("contexts") or []):
+        if not isinstance(ctx, dict) or not isinstance(ctx.get("name"), str):
+            raise ConfigError(f"kubeconfig {file}: contexts[{i}] has no name")
         spec = ctx.get("context") or {}
         out.append(KubeContext(
             name=ctx["name"], cluster=spec.get("cluster", ""), server=servers.get(spec.get("cluster"), ""),
@@ -81,7 +87,7 @@ def connect(
     verify: bool = True,
     name: str | None = None,
     retry: RetryPolicy | None = None,
-    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    timeout: tuple[float, float] | None = None,
 ) -> KubeClient:
     """Open a client to one API server.
 
@@ -124,4 +130,16 @@ def connect(
             raise ConfigError(f"kubeconfig {where}{file}: {exc}") from None
         cfg.retries = False
         label = name or context or file
-    return KubeClient(ApiClient(configuration=cfg), name=label, retry=retry, timeout=timeout)
+    return KubeClient(ApiClient(configuration=cfg), name=label, retry=retry, timeout=timeout or default_timeout())
+
+
+def default_timeout() -> tuple[float, float]:
+    """(connect, read) seconds; ``NAUTILUS_KUBE_TIMEOUT`` sets the read timeout (and caps connect)."""
+    raw = os.environ.get("NAUTILUS_KUBE_TIMEOUT")
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        read = float(raw)
+    except ValueError:
+        raise ConfigError(f"NAUTILUS_KUBE_TIMEOUT={raw!r}: expected seconds, e.g. 30") from None
+    return (min(DEFAULT_TIMEOUT[0], read), read)

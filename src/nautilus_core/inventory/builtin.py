@@ -1,0 +1,25 @@
+"""The built-in inventory plugin: kubeconfig and in-cluster providers, the four core enrichers.
+
+Listed in ``plugins.BUILTIN_PLUGINS``; registration does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nautilus_core.hookspecs import hookimpl
+from nautilus_core.inventory.enrichers import NamespaceEnricher, NodeEnricher, ServiceEnricher, VersionEnricher
+from nautilus_core.inventory.providers import InClusterProvider, KubeconfigProvider
+from nautilus_core.types import ClusterProvider, Enricher
+
+
+@hookimpl
+def nautilus_register_providers(register: Callable[[ClusterProvider], None]) -> None:
+    register(KubeconfigProvider())
+    register(InClusterProvider())
+
+
+@hookimpl
+def nautilus_register_enrichers(register: Callable[[Enricher], None]) -> None:
+    for enricher in (VersionEnricher(), NamespaceEnricher(), ServiceEnricher(), NodeEnricher()):
+        register(enricher)

@@ -1,0 +1,247 @@
+"""The inventory pipeline: providers -> enrichers -> synchronizer, with a ``sync_run`` record.
+
+Providers discover concurrently; clusters are processed with bounded concurrency; every enricher
+runs against every cluster (one failing enricher is recorded and hides nothing else); each
+cluster's facts are written in one transaction. A provider or cluster that fails keeps its rows
+exactly as they were. Called by ``Nautilus.sync_inventory`` (and so ``nautilus inventory sync``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+
+from nautilus_core.db import SyncOutcome, SyncRun, utcnow
+from nautilus_core.inventory.synchronizer import purge_tombstones, tombstone_clusters, write_cluster
+from nautilus_core.logs import redact_text
+from nautilus_core.types import ClusterProvider, ClusterRef, Enricher, Facts
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """``index``/``count``: this process syncs the clusters whose key hashes to ``index``."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        try:
+            i, n = (int(p) for p in text.split("/"))
+        except ValueError:
+            raise ValueError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
+        if not 0 <= i < n:
+            raise ValueError(f"--shard {text!r}: I must be in 0..N-1")
+        return cls(i, n)
+
+    def owns(self, key: str) -> bool:
+        return zlib.crc32(key.encode()) % self.count == self.index
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+@dataclass
+class Outcome:
+    provider: str
+    cluster: str | None
+    ok: bool
+    error: str | None = None
+    counts: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+
+@dataclass
+class SyncReport:
+    run_id: int
+    status: str
+    outcomes: list[Outcome]
+    duration_s: float
+    tombstoned_clusters: list[str] = field(default_factory=list)
+    purged: int = 0
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def clusters_ok(self) -> int:
+        return sum(1 for o in self.outcomes if o.cluster and o.ok)
+
+    def summary(self) -> str:
+        failed = ", ".join(f"{o.cluster or o.provider}" for o in self.failures)
+        text = (f"sync run {self.run_id} {self.status}: {self.clusters_ok} clusters synced, "
+                f"{len(self.failures)} failed in {self.duration_s:.1f}s")
+        return text + (f" (failed: {failed})" if failed else "")
+
+
+def _error_text(exc: BaseException) -> str:
+    return redact_text(f"{type(exc).__name__}: {exc}")[:2000]
+
+
+class InventorySync:
+    """One sync run. ``run()`` returns a :class:`SyncReport`; it raises only on database failure
+    at the start or end of the run (each cluster's own failure is recorded, not raised)."""
+
+    def __init__(self, engine: Engine, providers: Mapping[str, ClusterProvider],
+                 enrichers: Mapping[str, Enricher], *, contexts: Sequence[str] = (),
+                 concurrency: int = 4, enricher_concurrency: int = 4,
+                 retention: timedelta = timedelta(days=30), shard: Shard | None = None,
+                 progress: Callable[[Outcome], None] | None = None) -> None:
+        self.engine = engine
+        self.providers, self.enrichers = dict(providers), dict(enrichers)
+        self.contexts = set(contexts)
+        self.concurrency, self.enricher_concurrency = concurrency, enricher_concurrency
+        self.retention, self.shard = retention, shard
+        self.progress = progress
+        # SQLite allows one writer: serialise our transactions instead of fighting over the lock.
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+
+    def run(self) -> SyncReport:
+        started = time.monotonic()
+        now = utcnow()
+        scope = {"providers": sorted(self.providers), "contexts": sorted(self.contexts)}
+        with self.engine.begin() as conn:
+            run_id = conn.execute(SyncRun.__table__.insert().values(
+                started_at=now, status="running", scope=scope,
+                shard=str(self.shard) if self.shard else None).returning(SyncRun.__table__.c.id)).scalar_one()
+        bound = log.bind(run_id=run_id)
+        outcomes: list[Outcome] = []
+        tombstoned: list[str] = []
+        with ThreadPoolExecutor(max_workers=max(1, len(self.providers)),
+                                thread_name_prefix="discover") as pool:
+            discovered = dict(zip(self.providers, pool.map(self._discover, self.providers.values()),
+                                  strict=True))
+        work: list[tuple[ClusterProvider, ClusterRef]] = []
+        for name, result in discovered.items():
+            provider = self.providers[name]
+            if isinstance(result, Outcome):
+                outcomes.append(result)
+                bound.warning("provider_failed", provider=name, error=result.error)
+                continue
+            outcomes.append(Outcome(name, None, True, counts={"clusters": len(result)}))
+            if not self.contexts:
+                with self._writing(), self.engine.begin() as conn:
+                    owns = self.shard.owns if self.shard else (lambda key: True)
+                    tombstoned += tombstone_clusters(conn, name, {c.key for c in result}, now, owns)
+            for ref in result:
+                if self.contexts and ref.name not in self.contexts:
+                    continue
+                if self.shard and not self.shard.owns(ref.key):
+                    continue
+                work.append((provider, ref))
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="cluster") as pool:
+            for outcome in pool.map(lambda pr: self._sync_cluster(*pr), work):
+                outcomes.append(outcome)
+                if self.progress:
+                    self.progress(outcome)
+        purged = 0
+        if self.retention.total_seconds() > 0:
+            with self._writing(), self.engine.begin() as conn:
+                purged = purge_tombstones(conn, self.retention, utcnow())
+        duration = time.monotonic() - started
+        failures = [o for o in outcomes if not o.ok]
+        status = "succeeded" if not failures else ("failed" if len(failures) == len(outcomes) else "partial")
+        totals: dict[str, dict[str, int]] = {}
+        for o in outcomes:
+            for table, counts in o.counts.items():
+                if isinstance(counts, dict):
+                    bucket = totals.setdefault(table, {})
+                    for k, v in counts.items():
+                        bucket[k] = bucket.get(k, 0) + v
+        error = "; ".join(f"{o.cluster or o.provider}: {o.error}" for o in failures)[:4000] or None
+        with self._writing(), self.engine.begin() as conn:
+            conn.execute(update(SyncRun.__table__).where(SyncRun.__table__.c.id == run_id).values(
+                finished_at=utcnow(), status=status, counts=totals | {"purged": purged,
+                                                                      "clusters_tombstoned": len(tombstoned)},
+                error=error))
+            if outcomes:
+                conn.execute(SyncOutcome.__table__.insert(), [
+                    {"run_id": run_id, "provider": o.provider, "cluster_key": o.cluster,
+                     "status": "ok" if o.ok else "failed", "error": o.error, "counts": o.counts,
+                     "duration_s": round(o.duration_s, 4), "started_at": now} for o in outcomes])
+        bound.info("sync_finished", status=status, clusters=len(work), failed=len(failures),
+                   duration_s=round(duration, 3))
+        return SyncReport(run_id, status, outcomes, duration, tombstoned, purged)
+
+    def _writing(self) -> Any:
+        from contextlib import nullcontext
+
+        return self._write_lock or nullcontext()
+
+    def _discover(self, provider: ClusterProvider) -> list[ClusterRef] | Outcome:
+        started = time.monotonic()
+        try:
+            return list(provider.discover())
+        except Exception as exc:  # a provider failure must not stop the others
+            return Outcome(provider.name, None, False, _error_text(exc), duration_s=time.monotonic() - started)
+
+    def _sync_cluster(self, provider: ClusterProvider, ref: ClusterRef) -> Outcome:
+        started = time.monotonic()
+        clog = log.bind(cluster=ref.key)
+        try:
+            kube = provider.connect(ref)
+        except Exception as exc:
+            clog.warning("cluster_connect_failed", error=_error_text(exc))
+            return Outcome(ref.provider, ref.key, False, f"connect: {_error_text(exc)}",
+                           duration_s=time.monotonic() - started)
+        try:
+            facts, problems, failed = self._enrich(ref, kube)
+        finally:
+            kube.close()
+        if failed == len(self.enrichers) and self.enrichers:
+            error = "; ".join(f"{p['enricher']}: {p['error']}" for p in problems if "enricher" in p)
+            clog.warning("cluster_failed", error=error)
+            return Outcome(ref.provider, ref.key, False, error, duration_s=time.monotonic() - started)
+        try:
+            with self._writing(), self.engine.begin() as conn:
+                counts = write_cluster(conn, ref, facts, problems, utcnow())
+        except Exception as exc:
+            clog.error("cluster_write_failed", error=_error_text(exc))
+            return Outcome(ref.provider, ref.key, False, f"database: {_error_text(exc)}",
+                           duration_s=time.monotonic() - started)
+        ok = failed == 0
+        error = None if ok else "; ".join(f"{p['enricher']}: {p['error']}" for p in problems if "enricher" in p)
+        clog.info("cluster_synced", ok=ok, **{t: c for t, c in counts.items()})
+        return Outcome(ref.provider, ref.key, ok, error, counts, time.monotonic() - started)
+
+    def _enrich(self, ref: ClusterRef, kube: Any) -> tuple[Facts, list[dict[str, Any]], int]:
+        def one(enricher: Enricher) -> Facts | BaseException:
+            try:
+                return enricher.enrich(ref, kube)
+            except Exception as exc:
+                return exc
+
+        names = list(self.enrichers)
+        with ThreadPoolExecutor(max_workers=min(self.enricher_concurrency, max(1, len(names))),
+                                thread_name_prefix="enrich") as pool:
+            results = list(pool.map(one, self.enrichers.values()))
+        merged: dict[str, Any] = {}
+        problems: list[dict[str, Any]] = []
+        labels: dict[str, int] = {}
+        failed = 0
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, BaseException):
+                failed += 1
+                problems.append({"enricher": name, "error": _error_text(result)})
+                continue
+            for fname in ("kubernetes_version", "namespaces", "services", "nodes"):
+                value = getattr(result, fname)
+                if value is not None:
+                    merged[fname] = value
+            for label, count in result.problems.items():
+                labels[label] = labels.get(label, 0) + count
+        problems += [{"label": label, "count": count} for label, count in sorted(labels.items())]
+        return Facts(**merged), problems, failed

@@ -1,0 +1,70 @@
+"""Built-in cluster providers: every context of a kubeconfig file, and the cluster we run in.
+
+Registered by ``inventory.builtin``; called by the inventory pipeline (``discover``/``connect``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+from nautilus_core.kube import KubeClient, connect, list_contexts
+from nautilus_core.types import ClusterRef
+
+
+class KubeconfigProvider:
+    """Each context of the kubeconfig file(s) is a cluster named after the context.
+
+    ``KUBECONFIG`` may list several files (``a:b``); like kubectl, the first file defining a
+    context wins. ``contexts`` restricts discovery to those names.
+    """
+
+    name = "kubeconfig"
+
+    def __init__(self, kubeconfig: str | None = None, contexts: Sequence[str] | None = None,
+                 name: str = "kubeconfig") -> None:
+        self.name = name
+        self.kubeconfig = str(kubeconfig) if kubeconfig else None
+        self.contexts = list(contexts) if contexts else None
+
+    def _files(self) -> list[str]:
+        raw = self.kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        return [os.path.expanduser(p) for p in raw.split(os.pathsep) if p]
+
+    def discover(self) -> Iterable[ClusterRef]:
+        seen: set[str] = set()
+        out = []
+        for file in self._files():
+            if not os.path.exists(file) and len(self._files()) > 1:
+                continue
+            for ctx in list_contexts(file):
+                if ctx.name in seen or (self.contexts and ctx.name not in self.contexts):
+                    continue
+                seen.add(ctx.name)
+                out.append(ClusterRef(
+                    provider=self.name, name=ctx.name, endpoint=ctx.server or None,
+                    labels={"kubeconfig.cluster": ctx.cluster} if ctx.cluster else {},
+                    extra={"kubeconfig": file, "context": ctx.name},
+                ))
+        return out
+
+    def connect(self, cluster: ClusterRef) -> KubeClient:
+        return connect(kubeconfig=cluster.extra.get("kubeconfig"), context=cluster.extra.get("context"),
+                       name=cluster.key)
+
+
+class InClusterProvider:
+    """The cluster Nautilus runs in (service account token), when it runs in a pod."""
+
+    name = "in-cluster"
+
+    def discover(self) -> Iterable[ClusterRef]:
+        host = os.environ.get("KUBERNETES_SERVICE_HOST")
+        if not host:
+            return []
+        port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+        name = os.environ.get("NAUTILUS_CLUSTER_NAME", "in-cluster")
+        return [ClusterRef(provider=self.name, name=name, endpoint=f"https://{host}:{port}")]
+
+    def connect(self, cluster: ClusterRef) -> KubeClient:
+        return connect(in_cluster=True, name=cluster.key)

@@ -1,0 +1,172 @@
+"""Writes one cluster's facts into the database in one transaction.
+
+Rows are compared by ``data_hash``: new rows are inserted, changed rows updated (and revived if
+tombstoned), unchanged rows get only a bulk ``last_seen_at`` touch, and rows that vanished from a
+kind that was fetched successfully are tombstoned (``deleted_at``). A kind whose fetch failed is
+left exactly as it was. The cluster's user-owned columns (owner, team, notes, tags) are never in
+an UPDATE. Called by the inventory pipeline; also ``tombstone_clusters`` and ``purge_tombstones``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, select, update
+from sqlalchemy.engine import Connection
+
+from nautilus_core.db import Cluster, Namespace, Node, Service, row_hash, touch, upsert
+from nautilus_core.types import ClusterRef, Facts
+
+CLUSTER = Cluster.__table__
+CHILD_TABLES: dict[str, tuple[Table, tuple[str, ...]]] = {
+    "namespaces": (Namespace.__table__, ("name",)),
+    "nodes": (Node.__table__, ("name",)),
+    "services": (Service.__table__, ("namespace", "name")),
+}
+CHUNK = 5000
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _parse_ts(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def child_rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
+    """Flat rows per kind, for the kinds the facts carry (None = not fetched)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    if facts.namespaces is not None:
+        out["namespaces"] = [
+            {"name": n.name, "phase": n.phase, "labels": dict(n.labels), "pod_counts": dict(n.pod_counts),
+             "created_at": _parse_ts(n.created_at)} for n in facts.namespaces]
+    if facts.nodes is not None:
+        out["nodes"] = [{k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(n).items()}
+                        for n in facts.nodes]
+    if facts.services is not None:
+        out["services"] = [
+            {"namespace": s.namespace, "name": s.name, "type": s.type, "cluster_ip": s.cluster_ip,
+             "ports": [dict(p) for p in s.ports], "external_address": s.external_address,
+             "labels": dict(s.labels)} for s in facts.services]
+    return out
+
+
+def cluster_values(ref: ClusterRef, facts: Facts, problems: list[dict[str, Any]]) -> dict[str, Any]:
+    """The cluster row's synced columns this run can vouch for (the rest are left as they are)."""
+    values: dict[str, Any] = {
+        "key": ref.key, "provider": ref.provider, "account": ref.account, "location": ref.location,
+        "name": ref.name, "status": ref.status, "endpoint": ref.endpoint, "labels": dict(ref.labels),
+        "problems": problems,
+    }
+    if facts.kubernetes_version is not None or ref.version is not None:
+        values["kubernetes_version"] = facts.kubernetes_version or ref.version
+    if facts.nodes is not None:
+        values["node_count"] = len(facts.nodes)
+        values["ready_node_count"] = sum(1 for n in facts.nodes if n.ready)
+    elif ref.node_count is not None:
+        values["node_count"] = ref.node_count
+    if facts.namespaces is not None:
+        totals: dict[str, int] = {}
+        for ns in facts.namespaces:
+            for status, count in ns.pod_counts.items():
+                totals[status] = totals.get(status, 0) + count
+        values["pod_counts"] = dict(sorted(totals.items()))
+    return values
+
+
+def write_cluster(conn: Connection, ref: ClusterRef, facts: Facts, problems: list[dict[str, Any]],
+                  now: datetime) -> dict[str, dict[str, int]]:
+    """Upsert the cluster and its children; returns counts per table. Caller owns the transaction."""
+    values = cluster_values(ref, facts, problems)
+    existing = conn.execute(select(CLUSTER).where(CLUSTER.c.key == ref.key)).mappings().first()
+    counts = {"cluster": {"inserted": 0, "updated": 0, "unchanged": 0, "tombstoned": 0}}
+    if existing is None:
+        row = values | {"first_seen_at": now, "last_seen_at": now, "deleted_at": None,
+                        "data_hash": row_hash(values)}
+        cluster_id = conn.execute(CLUSTER.insert().values(**row).returning(CLUSTER.c.id)).scalar_one()
+        counts["cluster"]["inserted"] = 1
+    else:
+        cluster_id = existing["id"]
+        changed = {k: v for k, v in values.items() if existing[k] != v}
+        if changed or existing["deleted_at"] is not None:
+            merged = {k: existing[k] for k in values} | changed
+            conn.execute(update(CLUSTER).where(CLUSTER.c.id == cluster_id).values(
+                **changed, last_seen_at=now, deleted_at=None, data_hash=row_hash(merged)))
+            counts["cluster"]["updated"] = 1
+        else:
+            conn.execute(update(CLUSTER).where(CLUSTER.c.id == cluster_id).values(last_seen_at=now))
+            counts["cluster"]["unchanged"] = 1
+    for kind, rows in child_rows(facts).items():
+        table, key = CHILD_TABLES[kind]
+        counts[table.name] = sync_children(conn, table, key, cluster_id, rows, now)
+    return counts
+
+
+def sync_children(conn: Connection, table: Table, key: tuple[str, ...], cluster_id: int,
+                  rows: list[dict[str, Any]], now: datetime) -> dict[str, int]:
+    """Diff ``rows`` against what the database holds for the cluster and write only the difference."""
+    keyf: Callable[[Mapping[str, Any]], tuple[Any, ...]] = lambda r: tuple(r[k] for k in key)  # noqa: E731
+    cols = [table.c.id, table.c.data_hash, table.c.deleted_at, *(table.c[k] for k in key)]
+    existing = {keyf(r): r for r in conn.execute(select(*cols).where(table.c.cluster_id == cluster_id)).mappings()}
+    write: list[dict[str, Any]] = []
+    unchanged: list[int] = []
+    seen: set[tuple[Any, ...]] = set()
+    inserted = 0
+    for row in rows:
+        k = keyf(row)
+        if k in seen:  # the API answered a duplicate: keep the first
+            continue
+        seen.add(k)
+        digest = row_hash(row)
+        old = existing.get(k)
+        if old is not None and old["data_hash"] == digest and old["deleted_at"] is None:
+            unchanged.append(old["id"])
+            continue
+        inserted += old is None
+        write.append(row | {"cluster_id": cluster_id, "data_hash": digest, "first_seen_at": now,
+                            "last_seen_at": now, "deleted_at": None})
+    if write:
+        update_cols = [c for c in write[0] if c not in ("cluster_id", "first_seen_at", *key)]
+        upsert(conn, table, write, key=["cluster_id", *key], update=update_cols, only_if_changed=None)
+    if unchanged:
+        touch(conn, table, unchanged, column="last_seen_at", value=now)
+    vanished = [r["id"] for k, r in existing.items() if k not in seen and r["deleted_at"] is None]
+    if vanished:
+        touch(conn, table, vanished, column="deleted_at", value=now)
+    return {"inserted": inserted, "updated": len(write) - inserted, "unchanged": len(unchanged),
+            "tombstoned": len(vanished)}
+
+
+def tombstone_clusters(conn: Connection, provider: str, keep_keys: set[str], now: datetime,
+                       owns: Callable[[str], bool] = lambda key: True) -> list[str]:
+    """Tombstone live clusters of ``provider`` not in ``keep_keys`` (and owned by this shard)."""
+    live = conn.execute(select(CLUSTER.c.id, CLUSTER.c.key).where(
+        and_(CLUSTER.c.provider == provider, CLUSTER.c.deleted_at.is_(None)))).all()
+    gone = [(cid, key) for cid, key in live if key not in keep_keys and owns(key)]
+    if gone:
+        touch(conn, CLUSTER, [cid for cid, _ in gone], column="deleted_at", value=now)
+    return [key for _, key in gone]
+
+
+def purge_tombstones(conn: Connection, retention: timedelta, now: datetime) -> int:
+    """Delete rows tombstoned longer than ``retention`` ago (children of purged clusters cascade)."""
+    cutoff = now - retention
+    purged = 0
+    for table, _ in CHILD_TABLES.values():
+        purged += conn.execute(delete(table).where(table.c.deleted_at < cutoff)).rowcount or 0
+    old = [cid for (cid,) in conn.execute(select(CLUSTER.c.id).where(CLUSTER.c.deleted_at < cutoff))]
+    for ids in _chunks(old):
+        for table, _ in CHILD_TABLES.values():
+            conn.execute(delete(table).where(table.c.cluster_id.in_(ids)))
+        purged += conn.execute(delete(CLUSTER).where(CLUSTER.c.id.in_(ids))).rowcount or 0
+    return purged
