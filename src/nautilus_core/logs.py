@@ -65,20 +65,34 @@ def _redact_rendered(_logger: Any, _method: str, rendered: Any) -> Any:
     return redact_text(rendered) if isinstance(rendered, str) else rendered
 
 
+class _StreamLogger:
+    """Writes rendered lines to ``stream``, or to whatever ``sys.stderr`` is at write time."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self._stream = stream
+
+    def msg(self, message: str) -> None:
+        stream = self._stream or sys.stderr
+        stream.write(message + "\n")
+        stream.flush()
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
 def configure_logging(level: str = "INFO", fmt: str | None = None, stream: TextIO | None = None) -> None:
     """Configure structlog (and stdlib logging) once for a process.
 
     :param fmt: ``"json"``, ``"text"`` or ``None`` (text on a TTY, JSON otherwise).
     """
-    stream = stream or sys.stderr
+    tty = (stream or sys.stderr).isatty()
     if fmt is None:
-        fmt = "text" if stream.isatty() else "json"
+        fmt = "text" if tty else "json"
     renderer: Any
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer()
         exc: list[Any] = [structlog.processors.dict_tracebacks]
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        renderer = structlog.dev.ConsoleRenderer(colors=tty)
         exc = []
     numeric = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(
@@ -92,7 +106,7 @@ def configure_logging(level: str = "INFO", fmt: str | None = None, stream: TextI
             _redact_rendered,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        logger_factory=lambda *_: _StreamLogger(stream),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=stream, force=True)
+    logging.basicConfig(level=max(numeric, logging.WARNING), stream=stream or sys.stderr, force=True)

@@ -103,7 +103,7 @@ class PluginManager:
 
     # ------------------------------------------------------------------ registries
 
-    def _collect(self, hook_name: str, make: Callable[[tuple[Any, ...]], tuple[str, Any]]) -> dict[str, Any]:
+    def _collect(self, hook_name: str, make: Callable[[tuple[Any, ...]], tuple[Any, Any]]) -> dict[str, Any]:
         if hook_name in self._cache:
             return self._cache[hook_name]
         found: dict[str, Registration[Any]] = {}

@@ -115,7 +115,7 @@ def test_registered_object_without_name_is_rejected():
     plugin = Nameless()
     manager.add("nameless", plugin, distribution="tests", version="0", builtin=False)
     try:
-        with pytest.raises(PluginError, match="nameless.*without a name"):
+        with pytest.raises(PluginError, match=r"nameless.*without a name"):
             manager.enrichers()
     finally:
         manager.remove("nameless")

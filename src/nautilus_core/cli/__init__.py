@@ -36,6 +36,11 @@ class State:
             self._plugins = build_plugin_manager(strict=self.strict)
         return self._plugins
 
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+            self._app = None
+
     @property
     def app(self) -> Any:
         if self._app is None:
@@ -122,6 +127,7 @@ def cli(ctx: click.Context, strict: bool, debug: bool, log_level: str | None, lo
     if not isinstance(ctx.obj, State):
         ctx.obj = State(strict=strict, debug=debug, log_level=log_level, log_format=log_format)
         _configure_logs(ctx.obj)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _register_builtin_commands() -> None:

@@ -16,7 +16,7 @@ from nautilus_core.cli.output import pass_state
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @pass_state
-def plugins_command(state, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def plugins_command(state, as_json: bool) -> None:
     """List installed plugins, their distributions and the hooks they implement.
 
     \b
@@ -57,7 +57,7 @@ def db_group() -> None:
 @db_group.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Migration revision to upgrade to.")
 @pass_state
-def db_upgrade(state, revision: str) -> None:  # type: ignore[no-untyped-def]
+def db_upgrade(state, revision: str) -> None:
     """Create or upgrade the schema (idempotent).
 
     \b
@@ -71,7 +71,7 @@ def db_upgrade(state, revision: str) -> None:  # type: ignore[no-untyped-def]
 
 @db_group.command("current")
 @pass_state
-def db_current(state) -> None:  # type: ignore[no-untyped-def]
+def db_current(state) -> None:
     """Print the schema revision of the database.
 
     \b

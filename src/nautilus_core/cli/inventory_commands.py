@@ -48,7 +48,7 @@ def _progress(total_hint: list[int]) -> Any:
 @click.option("--shard", default=None, metavar="I/N", help="Only clusters of shard I of N (Indexed Jobs).")
 @click.option("--json", "as_json", is_flag=True, help="Print each run's report as one JSON document.")
 @pass_state
-def sync_command(state, providers, contexts, every, shard, as_json) -> None:  # type: ignore[no-untyped-def]
+def sync_command(state, providers, contexts, every, shard, as_json) -> None:
     """Discover, enrich and write the fleet; exit 1 when a provider or cluster failed.
 
     \b
@@ -92,7 +92,7 @@ def _listing(kind: str, columns: list[tuple[str, Any]]) -> click.Command:
     @click.option("--deleted", is_flag=True, help="Include tombstoned rows.")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
     @pass_state
-    def command(state, providers, clusters, deleted, as_json) -> None:  # type: ignore[no-untyped-def]
+    def command(state, providers, clusters, deleted, as_json) -> None:
         rows = state.app.inventory(kind, providers=providers, clusters=clusters, include_deleted=deleted)
         if as_json:
             echo_json({kind: rows})
@@ -152,7 +152,7 @@ for _cmd in LISTINGS:
 @click.option("--limit", default=10, show_default=True, help="How many runs to show, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @pass_state
-def runs_command(state, limit, as_json) -> None:  # type: ignore[no-untyped-def]
+def runs_command(state, limit, as_json) -> None:
     """List recent sync runs with their per-provider and per-cluster outcomes.
 
     \b
@@ -177,7 +177,7 @@ def runs_command(state, limit, as_json) -> None:  # type: ignore[no-untyped-def]
               help="How many emulated clusters to start.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @pass_state
-def demo_command(state, clusters, as_json) -> None:  # type: ignore[no-untyped-def]
+def demo_command(state, clusters, as_json) -> None:
     """Start an emulated fleet, sync it into the database, print the fleet.
 
     Uses the configured database (SQLite under $NAUTILUS_HOME by default) and the Kubernetes API

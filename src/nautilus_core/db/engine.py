@@ -35,7 +35,14 @@ if TYPE_CHECKING:
 
     from nautilus_core.config import Settings
 
-__all__ = ["engine_from_settings", "make_engine", "parse_url", "redacted", "session_scope"]
+__all__ = [
+    "engine_from_settings",
+    "make_engine",
+    "parse_url",
+    "redacted",
+    "session_scope",
+    "transient_error",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 PG_CONNECT_TIMEOUT_S = 10
@@ -103,7 +110,7 @@ def make_engine(url: str | URL, **kw: Any) -> Engine:
 
 
 def engine_from_settings(settings: Settings, **kw: Any) -> Engine:
-    """:func:`make_engine` for ``settings.database_url_value()`` (DATABASE_URL, DB_* or the SQLite default)."""
+    """:func:`make_engine` for ``settings.database_url_value()`` (DATABASE_URL, DB_*, else SQLite)."""
     return make_engine(settings.database_url_value(), **kw)
 
 
@@ -188,7 +195,6 @@ def _translate_error(context: ExceptionContext) -> None:
         return  # the pool handles a failed ping by reconnecting; never interfere
     orig = context.original_exception
     engine = context.engine
-    where = redacted(engine.url) if engine is not None else "the database"
     connecting = context.connection is None
     reason: str | None = None
     if connecting or context.is_disconnect:
@@ -200,5 +206,14 @@ def _translate_error(context: ExceptionContext) -> None:
         reason = f"transient failure (SQLSTATE {orig.sqlstate})"  # type: ignore[attr-defined]
     if reason is None:
         return
-    detail = redact_text(str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__)
-    raise TransientError(f"database {where} {reason}: {detail}") from context.sqlalchemy_exception
+    raise transient_error(
+        engine.url if engine is not None else None, reason, orig
+    ) from context.sqlalchemy_exception
+
+
+def transient_error(url: URL | None, reason: str, orig: BaseException) -> TransientError:
+    """The ``TransientError`` for a failure of the database at ``url`` (password and secrets hidden)."""
+    where = redacted(url) if url is not None else "the database"
+    text = str(orig).strip()
+    detail = redact_text(text.splitlines()[0] if text else type(orig).__name__)
+    return TransientError(f"database {where} {reason}: {detail}")

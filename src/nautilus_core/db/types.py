@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql.operators import OperatorType
@@ -34,6 +35,30 @@ __all__ = ["Id", "JSONDocument", "UTCDateTime", "utcnow"]
 def utcnow() -> datetime:
     """The current instant as an aware UTC datetime (the only kind ``UTCDateTime`` accepts)."""
     return datetime.now(UTC)
+
+
+class _SQLiteUTCText(sqlite.DATETIME):
+    """SQLite storage of ``UTCDateTime``: SQLAlchemy's ``DATETIME`` text layout, written and parsed
+    without its per-value regex/dict formatting (bulk writes spend their time here)."""
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            return (
+                f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+                f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+            )
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        def process(value: str | datetime | None) -> datetime | None:
+            if value is None or isinstance(value, datetime):
+                return value
+            return datetime.fromisoformat(value)  # also reads CURRENT_TIMESTAMP's "YYYY-MM-DD HH:MM:SS"
+
+        return process
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -51,6 +76,11 @@ class UTCDateTime(TypeDecorator[datetime]):
     def __repr__(self) -> str:
         return "UTCDateTime()"
 
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return _SQLiteUTCText()
+        return dialect.type_descriptor(DateTime(timezone=True))
+
     def coerce_compared_value(self, op: OperatorType | None, value: Any) -> TypeEngine[Any]:
         # ``column + timedelta(...)`` must stay an interval expression, not a timestamp bind.
         if isinstance(value, timedelta):
@@ -62,30 +92,30 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if not isinstance(value, datetime):
             raise TypeError(f"UTCDateTime expects a datetime, got {type(value).__name__}: {value!r}")
-        if value.utcoffset() is None:
+        tz = value.tzinfo
+        if tz is UTC:
+            return value
+        if tz is None or value.utcoffset() is None:
             raise ValueError(
                 f"naive datetime {value.isoformat()} rejected: pass an aware value such as "
                 "datetime.now(timezone.utc) (UTCDateTime never guesses a timezone)"
             )
-        value = value.astimezone(UTC)
-        if dialect is not None and dialect.name == "sqlite":
-            # SQLite has no timezone type: store the UTC wall time, re-attach UTC on read.
-            return value.replace(tzinfo=None)
-        return value
+        # SQLite keeps the UTC wall time (the offset is dropped when formatting); PostgreSQL the instant.
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect | None) -> datetime | None:
         if value is None:
             return None
-        if value.utcoffset() is None:
+        if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
 
-def JSONDocument() -> TypeEngine[Any]:  # noqa: N802 - reads like a type in column declarations
+def JSONDocument() -> TypeEngine[Any]:
     """``JSONB`` on PostgreSQL, ``JSON`` elsewhere; ``None`` is stored as SQL ``NULL``."""
     return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
-def Id() -> TypeEngine[int]:  # noqa: N802
+def Id() -> TypeEngine[int]:
     """Primary/foreign key type: ``BIGINT`` on PostgreSQL, ``INTEGER`` (rowid alias) on SQLite."""
     return BigInteger().with_variant(Integer(), "sqlite")

@@ -118,7 +118,8 @@ def _node(node: Mapping[str, Any]) -> NodeFacts:
     ready = conditions.get("Ready")
     return NodeFacts(
         name=name,
-        ready=None if ready in (None, "Unknown") else ready == "True",
+        # kubectl prints NotReady for False and Unknown (kubelet stopped reporting) alike
+        ready=None if ready is None else ready == "True",
         memory_pressure=conditions.get("MemoryPressure") == "True",
         disk_pressure=conditions.get("DiskPressure") == "True",
         pid_pressure=conditions.get("PIDPressure") == "True",

@@ -21,12 +21,13 @@ import structlog
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from nautilus_core.db import SyncOutcome, SyncRun, utcnow
+from nautilus_core.db import metadata, utcnow
 from nautilus_core.inventory.synchronizer import purge_tombstones, tombstone_clusters, write_cluster
 from nautilus_core.logs import redact_text
 from nautilus_core.types import ClusterProvider, ClusterRef, Enricher, Facts
 
 log = structlog.get_logger(__name__)
+TABLES = metadata.tables
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,9 @@ class InventorySync:
         now = utcnow()
         scope = {"providers": sorted(self.providers), "contexts": sorted(self.contexts)}
         with self.engine.begin() as conn:
-            run_id = conn.execute(SyncRun.__table__.insert().values(
+            run_id = conn.execute(TABLES["sync_run"].insert().values(
                 started_at=now, status="running", scope=scope,
-                shard=str(self.shard) if self.shard else None).returning(SyncRun.__table__.c.id)).scalar_one()
+                shard=str(self.shard) if self.shard else None).returning(TABLES["sync_run"].c.id)).scalar_one()
         bound = log.bind(run_id=run_id)
         outcomes: list[Outcome] = []
         tombstoned: list[str] = []
@@ -163,12 +164,12 @@ class InventorySync:
                         bucket[k] = bucket.get(k, 0) + v
         error = "; ".join(f"{o.cluster or o.provider}: {o.error}" for o in failures)[:4000] or None
         with self._writing(), self.engine.begin() as conn:
-            conn.execute(update(SyncRun.__table__).where(SyncRun.__table__.c.id == run_id).values(
+            conn.execute(update(TABLES["sync_run"]).where(TABLES["sync_run"].c.id == run_id).values(
                 finished_at=utcnow(), status=status, counts=totals | {"purged": purged,
                                                                       "clusters_tombstoned": len(tombstoned)},
                 error=error))
             if outcomes:
-                conn.execute(SyncOutcome.__table__.insert(), [
+                conn.execute(TABLES["sync_outcome"].insert(), [
                     {"run_id": run_id, "provider": o.provider, "cluster_key": o.cluster,
                      "status": "ok" if o.ok else "failed", "error": o.error, "counts": o.counts,
                      "duration_s": round(o.duration_s, 4), "started_at": now} for o in outcomes])
@@ -202,7 +203,7 @@ class InventorySync:
         finally:
             kube.close()
         if failed == len(self.enrichers) and self.enrichers:
-            error = "; ".join(f"{p['enricher']}: {p['error']}" for p in problems if "enricher" in p)
+            error: str | None = "; ".join(f"{p['enricher']}: {p['error']}" for p in problems if "enricher" in p)
             clog.warning("cluster_failed", error=error)
             return Outcome(ref.provider, ref.key, False, error, duration_s=time.monotonic() - started)
         try:

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.engine import Engine
 
-from nautilus_core.db import Cluster, Namespace, Node, Service, SyncOutcome, SyncRun
+from nautilus_core.db import metadata
 
-CLUSTER = Cluster.__table__
+TABLES = metadata.tables
+CLUSTER = TABLES["cluster"]
 INTERNAL = {"id", "cluster_id", "data_hash"}
 
 
@@ -57,21 +58,21 @@ def _children(engine: Engine, table: Table, order: Sequence[str], providers: Seq
 
 def namespaces(engine: Engine, providers: Sequence[str] = (), clusters: Sequence[str] = (),
                include_deleted: bool = False) -> list[dict[str, Any]]:
-    return _children(engine, Namespace.__table__, ["name"], providers, clusters, include_deleted)
+    return _children(engine, TABLES["namespace"], ["name"], providers, clusters, include_deleted)
 
 
 def nodes(engine: Engine, providers: Sequence[str] = (), clusters: Sequence[str] = (),
           include_deleted: bool = False) -> list[dict[str, Any]]:
-    return _children(engine, Node.__table__, ["name"], providers, clusters, include_deleted)
+    return _children(engine, TABLES["node"], ["name"], providers, clusters, include_deleted)
 
 
 def services(engine: Engine, providers: Sequence[str] = (), clusters: Sequence[str] = (),
              include_deleted: bool = False) -> list[dict[str, Any]]:
-    return _children(engine, Service.__table__, ["namespace", "name"], providers, clusters, include_deleted)
+    return _children(engine, TABLES["service"], ["namespace", "name"], providers, clusters, include_deleted)
 
 
 def runs(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
-    run_t, out_t = SyncRun.__table__, SyncOutcome.__table__
+    run_t, out_t = TABLES["sync_run"], TABLES["sync_outcome"]
     with engine.connect() as conn:
         found = [dict(r) for r in conn.execute(select(run_t).order_by(run_t.c.id.desc()).limit(limit)).mappings()]
         ids = [r["id"] for r in found]

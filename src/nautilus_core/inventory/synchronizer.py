@@ -17,14 +17,15 @@ from typing import Any
 from sqlalchemy import Table, and_, delete, select, update
 from sqlalchemy.engine import Connection
 
-from nautilus_core.db import Cluster, Namespace, Node, Service, row_hash, touch, upsert
+from nautilus_core.db import metadata, row_hash, touch, upsert
 from nautilus_core.types import ClusterRef, Facts
 
-CLUSTER = Cluster.__table__
+TABLES = metadata.tables
+CLUSTER = TABLES["cluster"]
 CHILD_TABLES: dict[str, tuple[Table, tuple[str, ...]]] = {
-    "namespaces": (Namespace.__table__, ("name",)),
-    "nodes": (Node.__table__, ("name",)),
-    "services": (Service.__table__, ("namespace", "name")),
+    "namespaces": (TABLES["namespace"], ("name",)),
+    "nodes": (TABLES["node"], ("name",)),
+    "services": (TABLES["service"], ("namespace", "name")),
 }
 CHUNK = 5000
 
@@ -117,7 +118,8 @@ def sync_children(conn: Connection, table: Table, key: tuple[str, ...], cluster_
     """Diff ``rows`` against what the database holds for the cluster and write only the difference."""
     keyf: Callable[[Mapping[str, Any]], tuple[Any, ...]] = lambda r: tuple(r[k] for k in key)  # noqa: E731
     cols = [table.c.id, table.c.data_hash, table.c.deleted_at, *(table.c[k] for k in key)]
-    existing = {keyf(r): r for r in conn.execute(select(*cols).where(table.c.cluster_id == cluster_id)).mappings()}
+    found = conn.execute(select(*cols).where(table.c.cluster_id == cluster_id)).mappings()
+    existing = {keyf(dict(r)): r for r in found}
     write: list[dict[str, Any]] = []
     unchanged: list[int] = []
     seen: set[tuple[Any, ...]] = set()

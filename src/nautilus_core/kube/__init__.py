@@ -15,7 +15,7 @@ from nautilus_core.kube.errors import (
     Unauthorized,
 )
 from nautilus_core.kube.retry import RetryPolicy
-from nautilus_core.kube.watch import WatchEvent, Watcher
+from nautilus_core.kube.watch import Watcher, WatchEvent
 
 __all__ = [
     "Conflict",

@@ -113,7 +113,7 @@ def connect(
         if token_provider is not None:
             def refresh(c: Any) -> None:
                 c.api_key["BearerToken"] = token_provider()
-            cfg.refresh_api_key_hook = refresh
+            cfg.refresh_api_key_hook = refresh  # type: ignore[assignment]
             cfg.api_key_prefix["BearerToken"] = "Bearer"
             cfg.api_key["BearerToken"] = ""
         elif token:

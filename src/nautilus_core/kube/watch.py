@@ -9,6 +9,7 @@ controller runtime's event sources and the pod-watch collector.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -87,10 +88,8 @@ class Watcher:
         with self._lock:
             response = self._response
         if response is not None:
-            try:
+            with contextlib.suppress(Exception):
                 response.shutdown()
-            except Exception:  # noqa: BLE001 - best effort to unblock a read
-                pass
 
     @property
     def stopped(self) -> bool:

@@ -39,9 +39,9 @@ def id_field() -> Any:
     return Field(default=None, primary_key=True, sa_type=Id())
 
 
-def fk_id(target: str, *, ondelete: str | None = "CASCADE", nullable: bool = False) -> Any:
-    """A foreign key to ``target`` (``"table.id"``), deleted with its parent by default."""
-    return Field(default=None, foreign_key=target, ondelete=ondelete, nullable=nullable, sa_type=Id())
+def fk_id(target: str, *, nullable: bool = False) -> Any:
+    """A foreign key to ``target`` (``"table.id"``); the row is deleted with its parent."""
+    return Field(default=None, foreign_key=target, ondelete="CASCADE", nullable=nullable, sa_type=Id())
 
 
 def ts_field(
@@ -55,9 +55,10 @@ def ts_field(
         kwargs["server_default"] = text("CURRENT_TIMESTAMP")
     if onupdate:
         kwargs["onupdate"] = utcnow
+    common: dict[str, Any] = {"nullable": nullable, "sa_type": UTCDateTime(), "sa_column_kwargs": kwargs}
     if default_now:
-        return Field(default_factory=utcnow, nullable=nullable, sa_type=UTCDateTime(), sa_column_kwargs=kwargs)
-    return Field(default=None, nullable=nullable, sa_type=UTCDateTime(), sa_column_kwargs=kwargs)
+        return Field(default_factory=utcnow, **common)
+    return Field(default=None, **common)
 
 
 def json_field(*, nullable: bool = True) -> Any:

@@ -105,9 +105,7 @@ class ManagedResource(NautilusTable, table=True):
     cpu: str | None = None
     memory: str | None = None
     lifecycle_mode: str = Field(default=LifecycleMode.FULL.value, sa_column_kwargs=_sql_default("'full'"))
-    desired_state: str = Field(
-        default=DesiredState.PRESENT.value, sa_column_kwargs=_sql_default("'present'")
-    )
+    desired_state: str = Field(default=DesiredState.PRESENT.value, sa_column_kwargs=_sql_default("'present'"))
     extra_spec: dict[str, Any] | None = json_field()
     # bookkeeping of desired vs observed
     generation: int = Field(default=1, sa_column_kwargs=_sql_default("1"))

@@ -102,4 +102,3 @@ class LogLine(NautilusTable, table=True):
     #: info | warning | error | exception (``LogLevel``)
     level: str = LogLevel.INFO.value
     text: str
-

@@ -1,0 +1,170 @@
+"""Schema migrations: apply them (``upgrade``), say where a database stands, and diff it with the models.
+
+Owns the Alembic configuration, built in code (no ``alembic.ini`` needed at run time; the scripts
+live next to this module in ``migrations/``). Called by ``nautilus db upgrade`` in the CLI, by
+deployments before the controller starts, and by the tests.
+
+``upgrade`` runs in one transaction and serializes concurrent upgraders (a PostgreSQL advisory lock;
+``BEGIN IMMEDIATE`` on SQLite), so several replicas may call it at start-up. On SQLite, foreign keys
+are switched off while migrating (table rebuilds of batch mode would otherwise cascade deletes) and
+checked with ``PRAGMA foreign_key_check`` before commit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.autogenerate.api import AutogenContext
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import URL
+from sqlmodel.sql.sqltypes import AutoString
+
+from nautilus_core.db.engine import make_engine, redacted
+from nautilus_core.db.models import metadata
+from nautilus_core.db.types import UTCDateTime
+from nautilus_core.errors import NautilusError
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "check_schema",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "migration_options",
+    "upgrade",
+]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "alembic_version"
+#: Key of the PostgreSQL advisory lock held while migrating (any constant; "nautilus" in hex-ish).
+_PG_LOCK_KEY = 0x6E617574696C7573
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic :class:`~alembic.config.Config` for the Nautilus scripts, optionally bound to
+    ``connection`` (what ``env.py`` then migrates)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    cfg.set_main_option("path_separator", "os")
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def migration_options(dialect_name: str) -> dict[str, Any]:
+    """``context.configure`` keyword arguments shared by ``env.py`` and :func:`check_schema`."""
+    return {
+        "target_metadata": metadata,
+        "version_table": VERSION_TABLE,
+        "render_as_batch": dialect_name == "sqlite",
+        "compare_type": True,
+        "compare_server_default": True,
+        "include_name": _include_name,
+        "render_item": _render_item,
+        "transaction_per_migration": False,
+    }
+
+
+def upgrade(engine_or_url: Engine | str | URL, revision: str = "head") -> str | None:
+    """Bring the database to ``revision`` (idempotent); returns the revision it is at afterwards.
+
+    Works on an empty database (creates every table) and on an up-to-date one (does nothing).
+
+    >>> upgrade("sqlite:////var/lib/nautilus/nautilus.db")
+    '0001'
+    """
+    return _run(engine_or_url, lambda cfg: command.upgrade(cfg, revision))
+
+
+def downgrade(engine_or_url: Engine | str | URL, revision: str) -> str | None:
+    """Take the schema back to ``revision`` (``"base"`` drops every Nautilus table: data is lost)."""
+    return _run(engine_or_url, lambda cfg: command.downgrade(cfg, revision))
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (``None`` for an empty, never migrated database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision shipped with this version of Nautilus."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def check_schema(engine: Engine) -> list[Any]:
+    """Differences between the database and the models (``[]`` when they match).
+
+    Each item is an Alembic diff tuple such as ``("add_column", None, "cluster", Column(...))``.
+    Tables that are not Nautilus tables are ignored.
+    """
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts=migration_options(conn.dialect.name))
+        return list(compare_metadata(context, metadata))
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _run(engine_or_url: Engine | str | URL, action: Any) -> str | None:
+    owned = not isinstance(engine_or_url, Engine)
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
+    try:
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                conn = conn.execution_options(nautilus_sqlite_begin="IMMEDIATE")
+                _sqlite_foreign_keys(conn, on=False)
+            try:
+                with conn.begin():
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+                    action(alembic_config(conn))
+                    if sqlite:
+                        _sqlite_check_foreign_keys(conn, engine)
+            finally:
+                if sqlite and not conn.invalidated:
+                    _sqlite_foreign_keys(conn, on=True)
+        return current_revision(engine)
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def _sqlite_foreign_keys(conn: Connection, *, on: bool) -> None:
+    # PRAGMA foreign_keys is a no-op inside a transaction: go around SQLAlchemy's autobegin.
+    conn.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")  # type: ignore[union-attr]
+
+
+def _sqlite_check_foreign_keys(conn: Connection, engine: Engine) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        sample = ", ".join(f"{row[0]} rowid {row[1]} -> {row[2]}" for row in broken[:5])
+        raise NautilusError(
+            f"migration of {redacted(engine.url)} would leave {len(broken)} broken foreign key(s): {sample}"
+        )
+
+
+def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    if type_ == "table":
+        return name in metadata.tables
+    return True
+
+
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+    """Render application types as the plain SQLAlchemy types they store (migrations stay
+    independent of application code)."""
+    if type_ != "type":
+        return False
+    if isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if isinstance(obj, AutoString):
+        return "sa.String()"
+    return False
