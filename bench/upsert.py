@@ -1,6 +1,6 @@
 """Throughput of ``db.upsert`` and ``db.touch`` on 100k narrow rows (prints figures, asserts nothing).
 
-Not collected by pytest. Run: ``python tests/db/bench_upsert.py [--rows N] [--postgres URL]``; the
+Not collected by pytest. Run: ``python -m bench.upsert [--rows N] [--postgres URL]``; the
 PostgreSQL figures use a throw-away database created on that server (default: the local one).
 """
 

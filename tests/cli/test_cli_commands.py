@@ -113,3 +113,22 @@ def test_demo_prints_a_fleet_into_the_default_sqlite(capsys, tmp_path):
     assert "3 clusters synced, 0 failed" in out
     code, out, _ = run(capsys, "inventory", "clusters", "--json")
     assert len(json.loads(out)["clusters"]) == 3
+
+
+def test_plugins_json_lists_the_five_plugin_packages_and_their_hooks(capsys):
+    code, out, _ = run(capsys, "--strict", "plugins", "--json")
+    assert code == 0
+    plugins = {p["name"]: p for p in json.loads(out)["plugins"]}
+    expected = {
+        "eks": ("nautilus-eks", ["nautilus_register_providers"]),
+        "gke": ("nautilus-gke", ["nautilus_register_providers"]),
+        "aks": ("nautilus-aks", ["nautilus_register_providers"]),
+        "scaling": ("nautilus-scaling", ["nautilus_register_scaling_engines"]),
+        "oda": ("nautilus-oda", []),
+    }
+    for name, (dist, hooks) in expected.items():
+        assert plugins[name]["distribution"] == dist
+        assert plugins[name]["hooks"] == hooks
+        assert plugins[name]["builtin"] is False and plugins[name]["version"] == "0.1.0"
+    assert plugins["inventory"]["builtin"] is True
+    assert plugins["inventory"]["hooks"] == ["nautilus_register_enrichers", "nautilus_register_providers"]

@@ -43,7 +43,7 @@ def test_kubeconfig_contexts_each_reach_their_own_cluster(kube_fleet, tmp_path):
 def test_missing_context_and_file_are_config_errors(kubeconfig_path, tmp_path):
     with pytest.raises(ConfigError, match="nope"):
         connect(kubeconfig=str(kubeconfig_path), context="nope")
-    with pytest.raises(ConfigError, match="missing.yaml"):
+    with pytest.raises(ConfigError, match=r"missing\.yaml"):
         list_contexts(str(tmp_path / "missing.yaml"))
     with pytest.raises(ConfigError, match="in-cluster"):
         connect(in_cluster=True)
