@@ -116,6 +116,41 @@ class Nautilus:
         self.upgrade_database()
         return queries.runs(self.engine, limit)
 
+    # ------------------------------------------------------------------ controller
+
+    def kube(self) -> Any:
+        """An API client from the settings: in-cluster (IN_CLUSTER) or the kubeconfig (KUBECONFIG)."""
+        from nautilus_core.kube import connect
+
+        if self.settings.in_cluster:
+            return connect(in_cluster=True)
+        return connect(kubeconfig=self.settings.kubeconfig)
+
+    def controller(self, reconcilers: Sequence[str] = (), *, kube: Any = None, **options: Any) -> Any:
+        """A :class:`~nautilus_core.controller.runtime.ControllerRuntime` for the named reconcilers
+        (default: all registered); ``options`` go to the runtime (identity, leader_election, ...)."""
+        from nautilus_core.controller.runtime import ControllerRuntime
+
+        registered = {name: reg.obj for name, reg in self.plugins.reconcilers().items()}
+        wanted = list(reconcilers) or list(registered)
+        unknown = [n for n in wanted if n not in registered]
+        if unknown:
+            raise ConfigError(f"unknown reconciler {', '.join(unknown)}; registered: {', '.join(sorted(registered))}")
+        self.upgrade_database()
+        return ControllerRuntime(settings=self.settings, engine=self.engine, kube=kube or self.kube(),
+                                 reconcilers={n: registered[n] for n in wanted}, **options)
+
+    def run_controller(self, reconcilers: Sequence[str] = (), **options: Any) -> int:
+        """``nautilus controller run``: run until SIGTERM/SIGINT, then drain and exit 0."""
+        return int(self.controller(reconcilers, **options).run())
+
+    def retry_resource(self, key: str) -> bool:
+        """Clear the failed/parked mark of managed resource ``team/name`` so the controller retries it."""
+        from nautilus_core.reconcilers.statefulsets.store import ResourceStore
+
+        self.upgrade_database()
+        return ResourceStore(self.engine, actor="cli").unpark(key)
+
     def demo(self, clusters: int = 3) -> Any:
         """Sync an emulated fleet into the configured database (``nautilus demo``)."""
         from nautilus_core.demo import run_demo

@@ -31,6 +31,7 @@ DISABLE_ENV = "NAUTILUS_DISABLE_PLUGINS"
 #: Built-in plugins: (plugin name, module). Imported lazily so ``nautilus --help`` stays fast.
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("inventory", "nautilus_core.inventory.builtin"),
+    ("statefulsets", "nautilus_core.reconcilers.statefulsets"),
 )
 
 T = TypeVar("T")

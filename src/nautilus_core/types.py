@@ -169,6 +169,19 @@ class WatchSource:
     label_selector: str | None = None
 
 
+@dataclass(frozen=True)
+class PollSource:
+    """A periodic poll (e.g. rows changed since the last poll): ``poll()`` returns keys to enqueue.
+
+    The runtime calls it every ``interval`` seconds from one thread; an exception is logged and the
+    next poll happens as usual. Used for desired state kept in a database.
+    """
+
+    name: str
+    interval: float
+    poll: Callable[[], Iterable[str]]
+
+
 @runtime_checkable
 class Reconciler(Protocol):
     """Closes the gap between desired state and Kubernetes for one kind of key."""
@@ -179,8 +192,9 @@ class Reconciler(Protocol):
         """All keys with desired state (used by the periodic resync)."""
         ...
 
-    def sources(self) -> Iterable[WatchSource]:
-        """Watches whose events enqueue keys."""
+    def sources(self) -> Iterable[WatchSource | PollSource]:
+        """Watches and polls whose events enqueue keys; called again at every resync, so a source
+        that appears later (a new namespace to watch) is started then."""
         ...
 
     def reconcile(self, key: str) -> Outcome: ...
@@ -188,11 +202,13 @@ class Reconciler(Protocol):
 
 @dataclass(frozen=True)
 class ControllerContext:
-    """What a reconciler factory gets from the runtime: settings, database engine, API client."""
+    """What a reconciler factory gets from the runtime: settings, database engine, API client, and
+    the identity of this controller process (for audit records)."""
 
     settings: Any
     engine: Any
     kube: Any
+    identity: str = "nautilus"
 
 
 ReconcilerFactory = Callable[[ControllerContext], Reconciler]

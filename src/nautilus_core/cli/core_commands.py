@@ -85,9 +85,10 @@ def db_current(state) -> None:
 
 
 def _commands() -> tuple[click.Command, ...]:
+    from nautilus_core.cli.controller_commands import controller_group
     from nautilus_core.cli.inventory_commands import demo_command, inventory_group
 
-    return (plugins_command, db_group, inventory_group, demo_command)
+    return (plugins_command, db_group, inventory_group, controller_group, demo_command)
 
 
 COMMANDS = _commands()

@@ -1,0 +1,356 @@
+"""The controller runtime: runs registered reconcilers against Kubernetes and the database.
+
+Per reconciler: a :class:`WorkQueue` (client-go semantics), ``WORKER_COUNT`` panic-safe workers,
+a jittered periodic resync of every key, Kubernetes watches and polls from ``sources()`` (re-read
+at every resync so new namespaces get watched). Outcomes drive the queue: done -> forget, requeue
+-> add after, transient -> exponential backoff up to ``MAX_RETRIES`` then the key is parked
+(``reconciler.park(key, message)``), permanent -> parked at once. With leader election only the
+Lease holder works; losing the Lease stops work at once. Health, readiness and metrics servers;
+graceful shutdown drains in-flight reconciles. Called by ``Nautilus.run_controller``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from sqlalchemy import text
+
+from nautilus_core.controller.health import HealthServer, MetricsServer, combine_checks
+from nautilus_core.controller.metrics import ControllerMetrics
+from nautilus_core.controller.queue import WorkQueue
+from nautilus_core.kube import KubeClient, Watcher
+from nautilus_core.types import ControllerContext, OutcomeKind, PollSource, Reconciler, ReconcilerFactory, WatchSource
+
+log = structlog.get_logger(__name__)
+
+
+class _Term:
+    """One period of leadership: queues, workers and sources, all stopped together."""
+
+    def __init__(self, runtime: ControllerRuntime) -> None:
+        self.rt = runtime
+        self.stop_event = threading.Event()
+        self.queues = {name: WorkQueue(name, backoff_base=runtime.settings.backoff_base,
+                                       backoff_max=runtime.settings.backoff_max, metrics=runtime.metrics)
+                       for name in runtime.reconcilers}
+        self.threads: list[threading.Thread] = []
+        self.sources: dict[tuple[Any, ...], Any] = {}
+        self.watchers: list[Watcher] = []
+        self.parked: dict[str, set[str]] = {name: set() for name in runtime.reconcilers}
+        self._lock = threading.Lock()
+
+    def _thread(self, target: Any, name: str, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def start(self) -> None:
+        for name, rec in self.rt.reconcilers.items():
+            for i in range(self.rt.settings.worker_count):
+                self._thread(self._worker, f"{name}-worker-{i}", name, rec)
+            self._thread(self._resync, f"{name}-resync", name, rec)
+
+    def synced(self) -> bool:
+        with self._lock:
+            return all(w.synced.is_set() for w in self.watchers)
+
+    def stop(self, drain: bool, timeout: float) -> None:
+        self.stop_event.set()
+        with self._lock:
+            watchers = list(self.watchers)
+        for watcher in watchers:
+            watcher.stop()
+        deadline = time.monotonic() + timeout
+        for queue in self.queues.values():
+            queue.shut_down(drain=drain, timeout=max(0.0, deadline - time.monotonic()))
+        for thread in self.threads:
+            thread.join(timeout=max(0.1, deadline - time.monotonic()))
+
+    # ------------------------------------------------------------------ sources
+
+    def _resync(self, name: str, rec: Reconciler) -> None:
+        queue = self.queues[name]
+        interval = self.rt.settings.reconcile_interval
+        while not self.stop_event.is_set():
+            try:
+                self._refresh_sources(name, rec)
+                keys = list(rec.keys())
+                for key in keys:
+                    queue.add(key)
+                log.debug("resync", reconciler=name, keys=len(keys))
+            except Exception as exc:  # a failing resync is retried at the next one
+                log.warning("resync_failed", reconciler=name, error=str(exc))
+            if self.stop_event.wait(interval * random.uniform(0.9, 1.1)):
+                return
+
+    def _refresh_sources(self, name: str, rec: Reconciler) -> None:
+        for source in rec.sources():
+            if isinstance(source, WatchSource):
+                sig: tuple[Any, ...] = (name, "watch", source.api_version, source.plural, source.namespace,
+                                        source.label_selector)
+            else:
+                sig = (name, "poll", source.name)
+            if sig in self.sources:
+                continue
+            self.sources[sig] = source
+            if isinstance(source, WatchSource):
+                watcher = Watcher(self.rt.kube, source.api_version, source.plural, namespace=source.namespace,
+                                  label_selector=source.label_selector,
+                                  silence_timeout=self.rt.watch_silence_timeout)
+                with self._lock:
+                    self.watchers.append(watcher)
+                self._thread(self._watch, f"{name}-watch-{source.plural}", name, source, watcher)
+            else:
+                self._thread(self._poll, f"{name}-poll-{source.name}", name, source)
+
+    def _watch(self, name: str, source: WatchSource, watcher: Watcher) -> None:
+        queue = self.queues[name]
+        for event in watcher.events():
+            if self.stop_event.is_set():
+                return
+            try:
+                for key in source.to_keys(event.type, event.obj):
+                    queue.add(key)
+            except Exception as exc:  # a bad object must not end the watch
+                log.warning("watch_mapping_failed", reconciler=name, resource=source.plural, error=str(exc))
+
+    def _poll(self, name: str, source: PollSource) -> None:
+        queue = self.queues[name]
+        while not self.stop_event.wait(source.interval):
+            try:
+                for key in source.poll():
+                    queue.add(key)
+            except Exception as exc:
+                log.warning("poll_failed", reconciler=name, source=source.name, error=str(exc))
+
+    # ------------------------------------------------------------------ workers
+
+    def _worker(self, name: str, rec: Reconciler) -> None:
+        queue = self.queues[name]
+        metrics = self.rt.metrics
+        while True:
+            key = queue.get(timeout=0.5)
+            if key is None:
+                if queue.shutting_down or self.stop_event.is_set():
+                    return
+                continue
+            started = time.monotonic()
+            metrics.active_workers(name, 1)
+            bound = log.bind(reconciler=name, key=key)
+            try:
+                outcome = rec.reconcile(key)
+                kind, after, message = outcome.kind, outcome.after, outcome.message
+            except Exception as exc:  # a panic in one reconcile never kills the worker
+                bound.exception("reconcile_panic")
+                kind, after, message = OutcomeKind.TRANSIENT, None, f"{type(exc).__name__}: {exc}"
+            finally:
+                metrics.active_workers(name, -1)
+            result = self._handle(name, rec, queue, key, kind, after, message, bound)
+            metrics.reconcile(name, result, time.monotonic() - started)  # type: ignore[arg-type]
+            queue.done(key)
+
+    def _handle(self, name: str, rec: Reconciler, queue: WorkQueue, key: str, kind: OutcomeKind,
+                after: float | None, message: str | None, bound: Any) -> str:
+        if kind is OutcomeKind.DONE:
+            queue.forget(key)
+            self._unpark(name, key)
+            return "success"
+        if kind is OutcomeKind.REQUEUE:
+            queue.forget(key)
+            queue.add_after(key, after or 0.0)
+            return "requeue_after"
+        if kind is OutcomeKind.TRANSIENT and queue.failures(key) < self.rt.settings.max_retries:
+            delay = queue.add_rate_limited(key, min_delay=after or 0.0)  # Retry-After wins when longer
+            bound.warning("reconcile_failed", error=message, retry_in=round(delay, 2),
+                          attempt=queue.failures(key))
+            return "error"
+        queue.forget(key)
+        bound.error("reconcile_parked", error=message, permanent=kind is OutcomeKind.PERMANENT)
+        park = getattr(rec, "park", None)
+        if park is not None:
+            try:
+                park(key, message or "failed")
+            except Exception as exc:
+                bound.warning("park_failed", error=str(exc))
+        with self._lock:
+            self.parked[name].add(key)
+            self.rt.metrics.parked(name, len(self.parked[name]))
+        return "parked"
+
+    def _unpark(self, name: str, key: str) -> None:
+        with self._lock:
+            if key in self.parked[name]:
+                self.parked[name].discard(key)
+                self.rt.metrics.parked(name, len(self.parked[name]))
+
+
+class ControllerRuntime:
+    """Run ``reconcilers`` until stopped. ``run()`` blocks and handles SIGTERM/SIGINT; ``start()`` and
+    ``stop()`` drive it from code (tests, embedding applications)."""
+
+    def __init__(self, *, settings: Any, engine: Any, kube: KubeClient,
+                 reconcilers: Mapping[str, ReconcilerFactory], identity: str | None = None,
+                 leader_election: bool = True, lease_name: str = "nautilus-controller",
+                 lease_namespace: str | None = None, metrics: ControllerMetrics | None = None,
+                 grace_period: float = 30.0, lease_timing: tuple[float, float, float] = (15.0, 10.0, 2.0),
+                 watch_silence_timeout: float = 300.0) -> None:
+        self.settings, self.engine, self.kube = settings, engine, kube
+        self.identity = identity or f"{socket.gethostname()}-{os.getpid()}"
+        self.metrics = metrics or ControllerMetrics()
+        ctx = ControllerContext(settings=settings, engine=engine, kube=kube, identity=self.identity)
+        self.reconcilers: dict[str, Reconciler] = {name: factory(ctx) for name, factory in reconcilers.items()}
+        for name in self.reconcilers:
+            self.metrics.register_controller(name, settings.worker_count)
+        self.leader_election = leader_election
+        self.lease_name = lease_name
+        self.lease_namespace = lease_namespace or os.environ.get("POD_NAMESPACE", "default")
+        self.lease_timing = lease_timing
+        self.grace_period = grace_period
+        self.watch_silence_timeout = watch_silence_timeout
+        self._stop = threading.Event()
+        self._elector_stop = threading.Event()
+        self._supervisor: threading.Thread | None = None
+        self._term: _Term | None = None
+        self._term_lock = threading.Lock()
+        self._elector: Any = None
+        self._elector_thread: threading.Thread | None = None
+        self._servers: list[Any] = []
+        self._heartbeat = time.monotonic()
+        self._checks: dict[str, tuple[float, bool, str]] = {}
+
+    # ------------------------------------------------------------------ leadership
+
+    @property
+    def leading(self) -> bool:
+        return self._term is not None
+
+    def _start_term(self) -> None:
+        with self._term_lock:
+            if self._term is None and not self._stop.is_set():
+                self._term = _Term(self)
+                self._term.start()
+                self.metrics.set_leader(self.identity, True)
+                log.info("leading", identity=self.identity, reconcilers=sorted(self.reconcilers))
+
+    def _stop_term(self, drain: bool = False, timeout: float = 5.0) -> None:
+        with self._term_lock:
+            term, self._term = self._term, None
+        if term is not None:
+            self.metrics.set_leader(self.identity, False)
+            log.info("stopped_leading", identity=self.identity, drain=drain)
+            term.stop(drain=drain, timeout=timeout)
+
+    # ------------------------------------------------------------------ health
+
+    def _cached(self, name: str, check: Any, ttl: float = 2.0) -> tuple[bool, str]:
+        now = time.monotonic()
+        hit = self._checks.get(name)
+        if hit and now - hit[0] < ttl:
+            return hit[1], hit[2]
+        try:
+            ok, message = check()
+        except Exception as exc:
+            ok, message = False, f"{type(exc).__name__}: {exc}"
+        self._checks[name] = (now, ok, message)
+        return ok, message
+
+    def _db_check(self) -> tuple[bool, str]:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True, "reachable"
+
+    def _kube_check(self) -> tuple[bool, str]:
+        return True, f"reachable ({self.kube.version().get('gitVersion')})"
+
+    def readiness_checks(self) -> dict[str, Any]:
+        def informers() -> tuple[bool, str]:
+            term = self._term
+            if term is None:
+                return True, "not leading (standby)"
+            return (True, "synced") if term.synced() else (False, "watches not synced yet")
+
+        return {"database": lambda: self._cached("database", self._db_check),
+                "kubernetes": lambda: self._cached("kubernetes", self._kube_check),
+                "informers": informers}
+
+    def ready(self) -> bool:
+        return all(check()[0] for check in self.readiness_checks().values())
+
+    def _liveness(self) -> tuple[bool, str]:
+        age = time.monotonic() - self._heartbeat
+        return (age < 30.0, f"supervisor heartbeat {age:.1f}s ago")
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        s = self.settings
+        if s.enable_health_check:
+            same = s.enable_metrics and s.metrics_port == s.health_check_port and s.metrics_port != 0
+            server = HealthServer(getattr(s, "bind_address", "127.0.0.1"), s.health_check_port, self._liveness,
+                                  combine_checks(self.readiness_checks()), metrics=self.metrics if same else None)
+            self._servers.append(server.start())
+        if s.enable_metrics and not (s.enable_health_check and s.metrics_port == s.health_check_port
+                                     and s.metrics_port != 0):
+            self._servers.append(MetricsServer(getattr(s, "bind_address", "127.0.0.1"), s.metrics_port,
+                                               metrics=self.metrics).start())
+        if self.leader_election:
+            from nautilus_core.kube.lease import LeaderElector
+
+            duration, deadline, retry = self.lease_timing
+            self._elector = LeaderElector(
+                self.kube, name=self.lease_name, namespace=self.lease_namespace, identity=self.identity,
+                lease_duration=duration, renew_deadline=deadline, retry_period=retry,
+                on_started_leading=self._start_term, on_stopped_leading=self._stop_term)
+            self._elector_thread = self._elector.start_in_thread(self._elector_stop)
+        else:
+            self._start_term()
+        self._supervisor = threading.Thread(target=self._supervise, name="controller-supervisor", daemon=True)
+        self._supervisor.start()
+
+    def _supervise(self) -> None:
+        while not self._stop.wait(1.0):
+            self._heartbeat = time.monotonic()
+
+    def server_port(self, kind: str) -> int | None:
+        for server in self._servers:
+            if getattr(server, "_kind", "") == kind or kind in getattr(server, "_routes", lambda: {})():
+                return int(server.port)
+        return None
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def stop(self) -> None:
+        """Stop taking work, finish in-flight reconciles within the grace period, release the Lease."""
+        self._stop.set()
+        self._stop_term(drain=True, timeout=self.grace_period)
+        self._elector_stop.set()  # only now: the elector releases the Lease on its way out
+        if self._elector_thread is not None:
+            self._elector_thread.join(timeout=10)
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=5)
+        for server in self._servers:
+            server.stop()
+        self._servers.clear()
+        log.info("controller_stopped", identity=self.identity)
+
+    def run(self, install_signals: bool = True) -> int:
+        """Run until SIGTERM/SIGINT (or ``request_stop()``); returns the exit code (0)."""
+        if install_signals and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self._stop.set())
+        self.start()
+        try:
+            while not self._stop.wait(1.0):
+                pass
+        finally:
+            self.stop()
+        return 0

@@ -1,0 +1,120 @@
+"""Database side of the statefulsets reconciler: read desired rows, poll changes, write observed
+status back (only when it changed), record provisioning jobs and the audit log.
+
+Called by ``reconcilers.statefulsets.reconciler``. Every method is one short transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.engine import Engine
+
+from nautilus_core.db import metadata, utcnow
+
+T = metadata.tables
+RESOURCE, JOB, AUDIT = T["managed_resource"], T["provisioning_job"], T["audit_log"]
+STATUS_COLUMNS = ("status", "ready_replicas", "status_message", "last_error", "observed_generation",
+                  "failure_count", "parked", "spec_hash", "generation")
+
+
+def split_key(key: str) -> tuple[str, str]:
+    team, _, name = key.partition("/")
+    return team, name
+
+
+class ResourceStore:
+    def __init__(self, engine: Engine, actor: str) -> None:
+        self.engine = engine
+        self.actor = actor
+        self._since: datetime | None = None
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        team, name = split_key(key)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(RESOURCE).where(and_(RESOURCE.c.team == team, RESOURCE.c.name == name))
+                               ).mappings().first()
+        return dict(row) if row else None
+
+    def keys(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [f"{t}/{n}" for t, n in conn.execute(select(RESOURCE.c.team, RESOURCE.c.name)
+                                                        .order_by(RESOURCE.c.id))]
+
+    def namespaces(self, prefix: str) -> list[str]:
+        with self.engine.connect() as conn:
+            teams = conn.execute(select(RESOURCE.c.team).where(RESOURCE.c.lifecycle_mode == "full").distinct())
+            return sorted(f"{prefix}{t}" for (t,) in teams)
+
+    def changed(self) -> list[str]:
+        """Keys of rows updated since the previous call (the first call returns none: resync covers it)."""
+        with self.engine.connect() as conn:
+            newest = conn.execute(select(func.max(RESOURCE.c.updated_at))).scalar()
+            if self._since is None or newest is None:
+                self._since = newest
+                return []
+            # rows written in the same instant as the last poll are read again: harmless, never lost
+            rows = conn.execute(select(RESOURCE.c.team, RESOURCE.c.name).where(
+                RESOURCE.c.updated_at >= self._since - timedelta(seconds=1))).all()
+        self._since = max(self._since, newest)
+        return [f"{t}/{n}" for t, n in rows]
+
+    def write_status(self, row: Mapping[str, Any], **values: Any) -> bool:
+        """Update status columns that differ from ``row``; returns whether anything was written.
+
+        ``updated_at`` is left alone: it tracks the desired state, which the controller never writes.
+        """
+        changed = {k: v for k, v in values.items() if row.get(k) != v}
+        if not changed:
+            return False
+        # Optimistic: if the row changed since we read it, the change enqueues a fresh reconcile.
+        with self.engine.begin() as conn:
+            result = conn.execute(update(RESOURCE).where(and_(RESOURCE.c.id == row["id"],
+                                                              RESOURCE.c.updated_at == row["updated_at"]))
+                                  .values(**changed, reconciled_at=utcnow(), updated_at=row["updated_at"]))
+        if result.rowcount:
+            row.update(changed)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
+
+    def unpark(self, key: str) -> bool:
+        """Operator retry: clear the dead-letter mark and the failure count."""
+        team, name = split_key(key)
+        with self.engine.begin() as conn:
+            result = conn.execute(update(RESOURCE).where(and_(RESOURCE.c.team == team, RESOURCE.c.name == name))
+                                  .values(parked=False, failure_count=0, updated_at=utcnow()))
+        return bool(result.rowcount)
+
+    def job_started(self, resource_id: int, action: str) -> int:
+        """A running provisioning job for ``action``: the unfinished one again (attempts + 1) or a new one."""
+        with self.engine.begin() as conn:
+            open_job = conn.execute(select(JOB.c.id, JOB.c.attempts).where(and_(
+                JOB.c.resource_id == resource_id, JOB.c.action == action, JOB.c.status != "succeeded"))
+                .order_by(JOB.c.id.desc()).limit(1)).first()
+            if open_job:
+                conn.execute(update(JOB).where(JOB.c.id == open_job.id).values(
+                    attempts=open_job.attempts + 1, status="running", finished_at=None))
+                return int(open_job.id)
+            return int(conn.execute(JOB.insert().values(resource_id=resource_id, action=action, status="running",
+                                                        attempts=1, started_at=utcnow())
+                                    .returning(JOB.c.id)).scalar_one())
+
+    def job_finished(self, job_id: int, ok: bool, error: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(JOB).where(JOB.c.id == job_id).values(
+                status="succeeded" if ok else "failed", finished_at=utcnow(), error=error))
+
+    def audit(self, key: str, action: str, before: Any, after: Any, result: str, message: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(AUDIT.insert().values(
+                at=utcnow(), actor=self.actor, resource_kind="managed_resource", resource_key=key, action=action,
+                before=before, after=after, result=result, message=message))
+
+    def audit_entries(self, key: str | None = None) -> Iterable[dict[str, Any]]:
+        query = select(AUDIT).order_by(AUDIT.c.id)
+        if key:
+            query = query.where(AUDIT.c.resource_key == key)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
