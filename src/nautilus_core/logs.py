@@ -79,6 +79,14 @@ class _StreamLogger:
     log = debug = info = warning = warn = error = critical = exception = fatal = msg
 
 
+def _has_rich() -> bool:
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def configure_logging(level: str = "INFO", fmt: str | None = None, stream: TextIO | None = None) -> None:
     """Configure structlog (and stdlib logging) once for a process.
 
@@ -90,9 +98,13 @@ def configure_logging(level: str = "INFO", fmt: str | None = None, stream: TextI
     renderer: Any
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer()
-        exc: list[Any] = [structlog.processors.dict_tracebacks]
+        # never render frame locals: they hold rows, settings and tokens
+        exc: list[Any] = [structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False))]
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=tty)
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=tty, exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False)
+            if _has_rich() else structlog.dev.plain_traceback)
         exc = []
     numeric = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(

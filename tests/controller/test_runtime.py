@@ -107,7 +107,7 @@ def test_database_outage_blocks_writes_from_stale_state_and_work_resumes(control
         # someone scales by hand while the desired state cannot be read
         kube_emulator.patch("apps/v1", "statefulsets", "ledger", {"spec": {"replicas": 5}}, namespace="team-payments")
         until(lambda: fetch(f"http://127.0.0.1:{port}/readyz")[0] == 503, what="not ready")
-        status, body = fetch(f"http://127.0.0.1:{port}/readyz")
+        _, body = fetch(f"http://127.0.0.1:{port}/readyz")
         assert json.loads(body)["database"]["ok"] is False
         time.sleep(1.5)
         assert kube_emulator.requests.writes == []
@@ -144,8 +144,8 @@ def test_a_panicking_reconciler_does_not_kill_its_worker(app, kube):
 
     settings = app.settings.model_copy(update={"worker_count": 1, "enable_health_check": False,
                                                "enable_metrics": False})
-    runtime = ControllerRuntime(settings=settings, engine=app.engine, kube=kube, reconcilers={"flaky": lambda c: Flaky()},
-                                leader_election=False)
+    runtime = ControllerRuntime(settings=settings, engine=app.engine, kube=kube,
+                                reconcilers={"flaky": lambda c: Flaky()}, leader_election=False)
     runtime.start()
     try:
         until(lambda: calls.count("fine") >= 2 and calls.count("boom") >= 2, what="both keys, twice")

@@ -71,3 +71,19 @@ def test_level_filters_and_text_format():
 def test_redact_text_keeps_ordinary_text():
     assert redact_text("namespace=default pods=3") == "namespace=default pods=3"
     assert redact_text("apikey: XYZ123") == "apikey: ***"
+
+
+def test_tracebacks_never_show_frame_locals():
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)
+    try:
+        def connect(dsn_password="plain-local-value"):
+            raise ValueError("cannot connect")
+        try:
+            connect()
+        except ValueError:
+            structlog.get_logger("t").exception("connect_failed")
+    finally:
+        structlog.reset_defaults()
+    out = stream.getvalue()
+    assert "cannot connect" in out and "plain-local-value" not in out

@@ -101,7 +101,7 @@ class InventorySync:
                  concurrency: int = 4, enricher_concurrency: int = 4,
                  retention: timedelta = timedelta(days=30), shard: Shard | None = None,
                  progress: Callable[[Outcome], None] | None = None) -> None:
-        self.engine = engine
+        self.engine = engine.execution_options(nautilus_sqlite_begin="IMMEDIATE")  # see ResourceStore
         self.providers, self.enrichers = dict(providers), dict(enrichers)
         self.contexts = set(contexts)
         self.concurrency, self.enricher_concurrency = concurrency, enricher_concurrency

@@ -14,6 +14,7 @@ from nautilus_core.kube.errors import (
     NotFound,
     Unauthorized,
 )
+from nautilus_core.kube.lease import LeaderElector
 from nautilus_core.kube.retry import RetryPolicy
 from nautilus_core.kube.watch import Watcher, WatchEvent
 
@@ -24,6 +25,7 @@ __all__ = [
     "KubeClient",
     "KubeContext",
     "KubeTransientError",
+    "LeaderElector",
     "NotFound",
     "Page",
     "RetryPolicy",

@@ -20,6 +20,8 @@ from nautilus_core.errors import ConfigError
 from nautilus_core.kube.client import DEFAULT_TIMEOUT, KubeClient
 from nautilus_core.kube.retry import RetryPolicy
 
+POOL_SIZE = 64
+
 
 @dataclass(frozen=True)
 class KubeContext:
@@ -72,6 +74,7 @@ def list_contexts(path: str | None = None) -> list[KubeContext]:
 def _configuration() -> Configuration:
     cfg = Configuration()
     cfg.retries = False  # urllib3 must not retry behind our back: RetryPolicy does it, visibly
+    cfg.connection_pool_maxsize = POOL_SIZE  # workers + watches share one client
     return cfg
 
 
@@ -129,6 +132,7 @@ def connect(
             where = f"context {context!r} of " if context else ""
             raise ConfigError(f"kubeconfig {where}{file}: {exc}") from None
         cfg.retries = False
+        cfg.connection_pool_maxsize = POOL_SIZE
         label = name or context or file
     return KubeClient(ApiClient(configuration=cfg), name=label, retry=retry, timeout=timeout or default_timeout())
 

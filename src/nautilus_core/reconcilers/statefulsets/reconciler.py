@@ -111,6 +111,9 @@ class StatefulSetReconciler:
             if exc.status in (400, 422):  # the API refuses what we sent: retrying will not help
                 return Outcome.permanent(str(exc))
             return Outcome.transient(str(exc))  # 409 (someone wrote meanwhile), 403 (RBAC may be fixed)
+        except TransientError as exc:  # the database went away mid-reconcile: not the row's fault
+            log.warning("database_unavailable", key=key, error=str(exc))
+            return Outcome.requeue(getattr(self.settings, "backoff_base", 5.0))
 
     def _get(self, api_version: str, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         try:

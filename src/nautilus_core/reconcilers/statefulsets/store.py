@@ -29,6 +29,9 @@ def split_key(key: str) -> tuple[str, str]:
 class ResourceStore:
     def __init__(self, engine: Engine, actor: str) -> None:
         self.engine = engine
+        # Write transactions that read first must take SQLite's write lock up front: a deferred one
+        # that upgrades fails at once with "database is locked" when another writer went first.
+        self.writer = engine.execution_options(nautilus_sqlite_begin="IMMEDIATE")
         self.actor = actor
         self._since: datetime | None = None
 
@@ -71,7 +74,7 @@ class ResourceStore:
         if not changed:
             return False
         # Optimistic: if the row changed since we read it, the change enqueues a fresh reconcile.
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             result = conn.execute(update(RESOURCE).where(and_(RESOURCE.c.id == row["id"],
                                                               RESOURCE.c.updated_at == row["updated_at"]))
                                   .values(**changed, reconciled_at=utcnow(), updated_at=row["updated_at"]))
@@ -82,14 +85,14 @@ class ResourceStore:
     def unpark(self, key: str) -> bool:
         """Operator retry: clear the dead-letter mark and the failure count."""
         team, name = split_key(key)
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             result = conn.execute(update(RESOURCE).where(and_(RESOURCE.c.team == team, RESOURCE.c.name == name))
                                   .values(parked=False, failure_count=0, updated_at=utcnow()))
         return bool(result.rowcount)
 
     def job_started(self, resource_id: int, action: str) -> int:
         """A running provisioning job for ``action``: the unfinished one again (attempts + 1) or a new one."""
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             open_job = conn.execute(select(JOB.c.id, JOB.c.attempts).where(and_(
                 JOB.c.resource_id == resource_id, JOB.c.action == action, JOB.c.status != "succeeded"))
                 .order_by(JOB.c.id.desc()).limit(1)).first()
@@ -102,12 +105,12 @@ class ResourceStore:
                                     .returning(JOB.c.id)).scalar_one())
 
     def job_finished(self, job_id: int, ok: bool, error: str | None = None) -> None:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(JOB).where(JOB.c.id == job_id).values(
                 status="succeeded" if ok else "failed", finished_at=utcnow(), error=error))
 
     def audit(self, key: str, action: str, before: Any, after: Any, result: str, message: str | None = None) -> None:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(AUDIT.insert().values(
                 at=utcnow(), actor=self.actor, resource_kind="managed_resource", resource_key=key, action=action,
                 before=before, after=after, result=result, message=message))
