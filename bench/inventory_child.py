@@ -9,7 +9,6 @@ Modes: ``fetch KUBECONFIG`` (page through every cluster's pods/nodes/services/na
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,12 @@ from typing import Any
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """VmHWM of this process. (ru_maxrss would include the parent's pages from before exec.)"""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def fetch(kubeconfig: str) -> list[dict[str, Any]]:

@@ -34,6 +34,7 @@ class Nautilus:
         self.settings = settings or load_settings()
         self._plugins = plugins
         self._strict = strict
+        self._upgraded: str | None = None
 
     @property
     def plugins(self) -> PluginManager:
@@ -55,7 +56,9 @@ class Nautilus:
         """Apply migrations up to ``revision``; idempotent. Returns the revision now current."""
         from nautilus_core.db import current_revision, upgrade
 
-        upgrade(self.engine, revision)
+        if self._upgraded != revision:  # once per process and revision: every job calls this first
+            upgrade(self.engine, revision)
+            self._upgraded = revision
         return current_revision(self.engine)
 
     # ------------------------------------------------------------------ inventory

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9090, ge=0, le=65535)
     enable_health_check: bool = True
     health_check_port: int = Field(8080, ge=0, le=65535)
+    #: address the health and metrics servers listen on (0.0.0.0 in a pod)
+    bind_address: str = "127.0.0.1"
+
+    # leader election (coordination.k8s.io Lease)
+    lease_duration: float = Field(15.0, gt=0)
+    renew_deadline: float = Field(10.0, gt=0)
+    retry_period: float = Field(2.0, gt=0)
 
     # inventory
     providers: Annotated[list[str] | None, NoDecode] = Field(

@@ -159,3 +159,13 @@ def test_steady_state_makes_no_api_and_no_database_writes(controller, rows, kube
     assert {n: rows.get("payments", n) for n in ("a", "b", "c")} == before
     assert len(kube_emulator.requests.filter(method="GET", path="/apis/apps/v1/namespaces/team-payments/"
                                              "statefulsets/a")) >= 2   # it did look
+
+
+def test_database_change_feed_picks_up_rows_between_resyncs(controller, rows, kube_emulator, app):
+    app.settings = app.settings.model_copy(update={"reconcile_interval": 60.0})
+    controller()
+    time.sleep(2.5)                                   # past the first poll, long before a resync
+    rows.add("search", "fresh", engine="redis")        # into an empty table
+    until(lambda: sts(kube_emulator, "search", "fresh"), timeout=10, what="created by the change feed")
+    rows.set("search", "fresh", replicas=3)
+    until(lambda: sts(kube_emulator, "search", "fresh")["spec"]["replicas"] == 3, timeout=10, what="scaled")

@@ -200,7 +200,7 @@ class ControllerRuntime:
                  reconcilers: Mapping[str, ReconcilerFactory], identity: str | None = None,
                  leader_election: bool = True, lease_name: str = "nautilus-controller",
                  lease_namespace: str | None = None, metrics: ControllerMetrics | None = None,
-                 grace_period: float = 30.0, lease_timing: tuple[float, float, float] = (15.0, 10.0, 2.0),
+                 grace_period: float = 30.0, lease_timing: tuple[float, float, float] | None = None,
                  watch_silence_timeout: float = 300.0) -> None:
         self.settings, self.engine, self.kube = settings, engine, kube
         self.identity = identity or f"{socket.gethostname()}-{os.getpid()}"
@@ -212,7 +212,9 @@ class ControllerRuntime:
         self.leader_election = leader_election
         self.lease_name = lease_name
         self.lease_namespace = lease_namespace or os.environ.get("POD_NAMESPACE", "default")
-        self.lease_timing = lease_timing
+        self.lease_timing = lease_timing or (getattr(settings, "lease_duration", 15.0),
+                                             getattr(settings, "renew_deadline", 10.0),
+                                             getattr(settings, "retry_period", 2.0))
         self.grace_period = grace_period
         self.watch_silence_timeout = watch_silence_timeout
         self._stop = threading.Event()

@@ -7,7 +7,7 @@ Called by ``reconcilers.statefulsets.reconciler``. Every method is one short tra
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from nautilus_core.db import metadata, utcnow
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 T = metadata.tables
 RESOURCE, JOB, AUDIT = T["managed_resource"], T["provisioning_job"], T["audit_log"]
 STATUS_COLUMNS = ("status", "ready_replicas", "status_message", "last_error", "observed_generation",
@@ -56,9 +57,11 @@ class ResourceStore:
         """Keys of rows updated since the previous call (the first call returns none: resync covers it)."""
         with self.engine.connect() as conn:
             newest = conn.execute(select(func.max(RESOURCE.c.updated_at))).scalar()
-            if self._since is None or newest is None:
-                self._since = newest
+            if self._since is None:  # first poll: the resync covers what exists already
+                self._since = newest or EPOCH
                 return []
+            if newest is None or newest <= self._since:
+                return []  # nothing written since the last poll
             # rows written in the same instant as the last poll are read again: harmless, never lost
             rows = conn.execute(select(RESOURCE.c.team, RESOURCE.c.name).where(
                 RESOURCE.c.updated_at >= self._since - timedelta(seconds=1))).all()
