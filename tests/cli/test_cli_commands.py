@@ -132,3 +132,53 @@ def test_plugins_json_lists_the_five_plugin_packages_and_their_hooks(capsys):
         assert plugins[name]["builtin"] is False and plugins[name]["version"] == "0.1.0"
     assert plugins["inventory"]["builtin"] is True
     assert plugins["inventory"]["hooks"] == ["nautilus_register_enrichers", "nautilus_register_providers"]
+
+
+def test_sync_every_survives_a_database_outage(postgres_admin_url, kube_fleet, tmp_path):
+    import os
+    import secrets
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    fleet = kube_fleet(["solo"])
+    name = f"nautilus_loop_{secrets.token_hex(4)}"
+    url = make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    env = os.environ | {"DATABASE_URL": url, "KUBECONFIG": str(fleet.write_kubeconfig(tmp_path / "kc")),
+                        "NAUTILUS_PROVIDERS": "kubeconfig", "LOG_FORMAT": "json", "NAUTILUS_KUBE_RETRIES": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "nautilus_core.cli", "inventory", "sync", "--every", "1s"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    admin = make_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        time.sleep(2.5)                                   # the database does not exist yet: runs fail
+        assert proc.poll() is None                        # ... and the loop goes on
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        probe = make_engine(url)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with probe.connect() as conn:
+                    if conn.execute(text("SELECT count(*) FROM sync_run WHERE status = 'succeeded'")).scalar():
+                        break
+            except Exception:  # the schema is not there yet
+                pass
+            assert time.monotonic() < deadline, "the loop never recovered"
+            time.sleep(0.2)
+        probe.dispose()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert "sync failed" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

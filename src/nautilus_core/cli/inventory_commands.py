@@ -13,6 +13,8 @@ from typing import Any
 import click
 
 from nautilus_core.cli.output import Duration, echo_json, pass_state, pod_counts_text, table
+from nautilus_core.errors import ConfigError, NautilusError
+from nautilus_core.logs import redact_text
 
 
 @click.group("inventory")
@@ -66,7 +68,17 @@ def sync_command(state, providers, contexts, every, shard, as_json) -> None:
     while True:
         counter = [0]
         progress = _progress(counter)
-        report = app.sync_inventory(providers=providers, contexts=contexts, shard=shard, progress=progress)
+        try:
+            report = app.sync_inventory(providers=providers, contexts=contexts, shard=shard, progress=progress)
+        except NautilusError as exc:
+            if not every or isinstance(exc, ConfigError):
+                raise
+            # a loop survives a failed run (database down, ...): say so and try again next time
+            click.echo(f"sync failed: {redact_text(str(exc))}", err=True)
+            code = 1
+            if stop.wait(every):
+                break
+            continue
         if progress:
             click.echo("", err=True)
         if as_json:
