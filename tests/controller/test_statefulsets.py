@@ -169,3 +169,16 @@ def test_database_change_feed_picks_up_rows_between_resyncs(controller, rows, ku
     until(lambda: sts(kube_emulator, "search", "fresh"), timeout=10, what="created by the change feed")
     rows.set("search", "fresh", replicas=3)
     until(lambda: sts(kube_emulator, "search", "fresh")["spec"]["replicas"] == 3, timeout=10, what="scaled")
+
+
+def test_plain_sql_updates_reach_the_change_feed(controller, rows, kube_emulator, app):
+    from sqlalchemy import text
+
+    app.settings = app.settings.model_copy(update={"reconcile_interval": 60.0})
+    controller()
+    rows.add("payments", "sql", engine="redis")
+    until(lambda: sts(kube_emulator, "payments", "sql"), timeout=10, what="created")
+    with app.engine.begin() as conn:    # what a DBA types: no updated_at
+        conn.execute(text("UPDATE managed_resource SET replicas = 4 WHERE team = 'payments' AND name = 'sql'"))
+    until(lambda: sts(kube_emulator, "payments", "sql")["spec"]["replicas"] == 4, timeout=10,
+          what="scaled without waiting for a resync")

@@ -44,9 +44,14 @@ class ResourceStore:
         return dict(row) if row else None
 
     def keys(self) -> list[str]:
+        """Every key (the resync). Rows written up to now are covered: the change feed starts here."""
         with self.engine.connect() as conn:
-            return [f"{t}/{n}" for t, n in conn.execute(select(RESOURCE.c.team, RESOURCE.c.name)
+            newest = conn.execute(select(func.max(RESOURCE.c.updated_at))).scalar()
+            keys = [f"{t}/{n}" for t, n in conn.execute(select(RESOURCE.c.team, RESOURCE.c.name)
                                                         .order_by(RESOURCE.c.id))]
+        if newest is not None and (self._since is None or newest > self._since):
+            self._since = newest
+        return keys
 
     def namespaces(self, prefix: str) -> list[str]:
         with self.engine.connect() as conn:
@@ -54,18 +59,16 @@ class ResourceStore:
             return sorted(f"{prefix}{t}" for (t,) in teams)
 
     def changed(self) -> list[str]:
-        """Keys of rows updated since the previous call (the first call returns none: resync covers it)."""
+        """Keys of rows updated since the previous call or resync (a second of overlap, never a gap)."""
         with self.engine.connect() as conn:
             newest = conn.execute(select(func.max(RESOURCE.c.updated_at))).scalar()
-            if self._since is None:  # first poll: the resync covers what exists already
-                self._since = newest or EPOCH
-                return []
-            if newest is None or newest <= self._since:
+            since = self._since or EPOCH
+            if newest is None or newest <= since:
                 return []  # nothing written since the last poll
             # rows written in the same instant as the last poll are read again: harmless, never lost
             rows = conn.execute(select(RESOURCE.c.team, RESOURCE.c.name).where(
-                RESOURCE.c.updated_at >= self._since - timedelta(seconds=1))).all()
-        self._since = max(self._since, newest)
+                RESOURCE.c.updated_at >= since - timedelta(seconds=1))).all()
+        self._since = max(since, newest)
         return [f"{t}/{n}" for t, n in rows]
 
     def write_status(self, row: Mapping[str, Any], **values: Any) -> bool:
