@@ -45,6 +45,7 @@ def test_only_the_leader_acts_and_the_other_takes_over_when_it_dies(db_url, engi
         first = until(lambda: holder(kube_emulator), what="a leader")
         rows.add("payments", "one", engine="redis")
         until(lambda: kube_emulator.get("apps/v1", "statefulsets", "one", "team-payments"), what="created")
+        until(lambda: actors(engine), what="the audit record")   # written right after the API call
         time.sleep(1.5)                                          # both had time to act, if they would
         assert actors(engine) == {f"controller/{first}"}
         creates = kube_emulator.requests.filter(method="PATCH", path="statefulsets/one")
@@ -59,7 +60,8 @@ def test_only_the_leader_acts_and_the_other_takes_over_when_it_dies(db_url, engi
         rows.add("payments", "two", engine="redis")
         until(lambda: kube_emulator.get("apps/v1", "statefulsets", "two", "team-payments"),
               what="created by the new leader")
-        assert f"controller/{second}" in actors(engine)
+        until(lambda: f"controller/{second}" in actors(engine), what="the new leader's audit record")
+        assert actors(engine) == {f"controller/{first}", f"controller/{second}"}
 
         procs[second].send_signal(signal.SIGTERM)                # graceful: releases the lease
         assert procs[second].wait(timeout=30) == 0
