@@ -5,7 +5,7 @@
 """
 
 from nautilus_core.kube.client import KubeClient, Page, resource_path
-from nautilus_core.kube.connect import KubeContext, connect, kubeconfig_path, list_contexts
+from nautilus_core.kube.connect import KubeContext, connect, decode_ca, kubeconfig_path, list_contexts
 from nautilus_core.kube.errors import (
     Conflict,
     Gone,
@@ -33,6 +33,7 @@ __all__ = [
     "WatchEvent",
     "Watcher",
     "connect",
+    "decode_ca",
     "kubeconfig_path",
     "list_contexts",
     "resource_path",

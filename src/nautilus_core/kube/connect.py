@@ -6,6 +6,8 @@ a token provider from the cloud's credential chain) and the controller runtime.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +34,18 @@ class KubeContext:
     server: str
     namespace: str | None = None
     user: str | None = None
+
+
+def decode_ca(raw: str | bytes | None) -> str | None:
+    """A base64-encoded CA bundle, as clouds and kubeconfigs carry it, as PEM text; ``None`` if it is
+    absent, not base64 or not a PEM certificate (providers use it to build ``ca_data``)."""
+    if not raw:
+        return None
+    try:
+        pem = base64.b64decode(raw, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return pem if "-----BEGIN CERTIFICATE-----" in pem else None
 
 
 def kubeconfig_path(path: str | None = None) -> str:

@@ -13,8 +13,6 @@ boto3 is imported lazily, so loading the plugin stays cheap and does no I/O.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -24,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from nautilus_core import ClusterRef, ConfigError, PermanentError
+from nautilus_core.kube import decode_ca
 from nautilus_eks.errors import PROVIDER, aws_errors
 from nautilus_eks.token import TOKEN_TTL_SECONDS, TokenCache, make_token
 
@@ -224,15 +223,8 @@ def _unless_gone(call: Any) -> Any:
 
 
 def _ca_pem(cluster: ClusterRef) -> str | None:
-    """The PEM of the cluster CA (EKS gives it base64-encoded), or ``None`` if absent or not a PEM."""
-    raw = cluster.extra.get("ca_data")
-    if not raw:
-        return None
-    try:
-        pem = base64.b64decode(raw, validate=True).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    return pem if "-----BEGIN CERTIFICATE-----" in pem else None
+    """The PEM of the cluster CA (the API gives it base64-encoded), or ``None`` if absent or not a PEM."""
+    return decode_ca(cluster.extra.get("ca_data"))
 
 
 def cluster_ref(cluster: dict[str, Any], *, account: str, region: str,

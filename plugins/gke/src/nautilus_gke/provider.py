@@ -15,8 +15,6 @@ API servers. The Google SDK is imported lazily: loading the plugin does no I/O.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from nautilus_core import ClusterRef, ConfigError, PermanentError, TransientError
+from nautilus_core.kube import decode_ca
 from nautilus_gke.errors import PROVIDER, google_errors
 
 if TYPE_CHECKING:
@@ -192,14 +191,8 @@ def _as_dict(cluster: Any) -> dict[str, Any]:
 
 
 def _ca_pem(cluster: ClusterRef) -> str | None:
-    raw = cluster.extra.get("ca_data")
-    if not raw:
-        return None
-    try:
-        pem = base64.b64decode(raw, validate=True).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    return pem if "-----BEGIN CERTIFICATE-----" in pem else None
+    """The PEM of the cluster CA (the API gives it base64-encoded), or ``None`` if absent or not a PEM."""
+    return decode_ca(cluster.extra.get("ca_data"))
 
 
 def node_count(cluster: dict[str, Any]) -> int | None:
