@@ -182,3 +182,15 @@ def test_sync_every_survives_a_database_outage(postgres_admin_url, kube_fleet, t
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_help_does_not_import_the_kubernetes_client_or_cloud_sdks():
+    import subprocess
+    import sys
+
+    code = ("import sys, io, contextlib\nfrom nautilus_core.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n    main(['--help'])\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 'boto3', 'google', 'azure', "
+            "'sqlalchemy', 'alembic'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from nautilus_core.kube import KubeClient
 from nautilus_core.podstatus import pod_status
 from nautilus_core.types import ClusterRef, Facts, NamespaceFacts, NodeFacts, ServiceFacts
+
+if TYPE_CHECKING:  # the client module imports ``kubernetes``: keep `nautilus --help` fast
+    from nautilus_core.kube import KubeClient
 
 T = TypeVar("T")
 

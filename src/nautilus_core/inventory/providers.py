@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from nautilus_core.kube import KubeClient, connect, list_contexts
 from nautilus_core.types import ClusterRef
+
+if TYPE_CHECKING:  # kube/ imports ``kubernetes`` (0.2-0.3 s): loaded when a provider does work
+    from nautilus_core.kube import KubeClient
 
 
 class KubeconfigProvider:
@@ -32,6 +35,8 @@ class KubeconfigProvider:
         return [os.path.expanduser(p) for p in raw.split(os.pathsep) if p]
 
     def discover(self) -> Iterable[ClusterRef]:
+        from nautilus_core.kube import list_contexts
+
         seen: set[str] = set()
         out = []
         for file in self._files():
@@ -49,6 +54,8 @@ class KubeconfigProvider:
         return out
 
     def connect(self, cluster: ClusterRef) -> KubeClient:
+        from nautilus_core.kube import connect
+
         return connect(kubeconfig=cluster.extra.get("kubeconfig"), context=cluster.extra.get("context"),
                        name=cluster.key)
 
@@ -67,4 +74,6 @@ class InClusterProvider:
         return [ClusterRef(provider=self.name, name=name, endpoint=f"https://{host}:{port}")]
 
     def connect(self, cluster: ClusterRef) -> KubeClient:
+        from nautilus_core.kube import connect
+
         return connect(in_cluster=True, name=cluster.key)

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from nautilus_core import ClusterRef, ConfigError, PermanentError
-from nautilus_core.kube import decode_ca
 from nautilus_eks.errors import PROVIDER, aws_errors
 from nautilus_eks.token import TOKEN_TTL_SECONDS, TokenCache, make_token
 
@@ -224,6 +223,8 @@ def _unless_gone(call: Any) -> Any:
 
 def _ca_pem(cluster: ClusterRef) -> str | None:
     """The PEM of the cluster CA (the API gives it base64-encoded), or ``None`` if absent or not a PEM."""
+    from nautilus_core.kube import decode_ca  # kube/ imports ``kubernetes``: only when connecting
+
     return decode_ca(cluster.extra.get("ca_data"))
 
 

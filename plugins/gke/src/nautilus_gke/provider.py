@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from nautilus_core import ClusterRef, ConfigError, PermanentError, TransientError
-from nautilus_core.kube import decode_ca
 from nautilus_gke.errors import PROVIDER, google_errors
 
 if TYPE_CHECKING:
@@ -192,6 +191,8 @@ def _as_dict(cluster: Any) -> dict[str, Any]:
 
 def _ca_pem(cluster: ClusterRef) -> str | None:
     """The PEM of the cluster CA (the API gives it base64-encoded), or ``None`` if absent or not a PEM."""
+    from nautilus_core.kube import decode_ca  # kube/ imports ``kubernetes``: only when connecting
+
     return decode_ca(cluster.extra.get("ca_data"))
 
 
