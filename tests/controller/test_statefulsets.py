@@ -182,3 +182,25 @@ def test_plain_sql_updates_reach_the_change_feed(controller, rows, kube_emulator
         conn.execute(text("UPDATE managed_resource SET replicas = 4 WHERE team = 'payments' AND name = 'sql'"))
     until(lambda: sts(kube_emulator, "payments", "sql")["spec"]["replicas"] == 4, timeout=10,
           what="scaled without waiting for a resync")
+
+
+def test_postgresql_notify_announces_changes_to_the_store(app, rows, db_url):
+    import pytest
+    from sqlalchemy.engine import make_url
+
+    from nautilus_core.reconcilers.statefulsets.store import ResourceStore
+
+    if make_url(db_url).get_backend_name() != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite is served by the poll")
+    store = ResourceStore(app.engine, actor="test")
+    try:
+        assert store.notified(wait=0.1) == []          # LISTEN is set up by the first call
+        rows.add("payments", "announced", engine="redis")
+        rows.set("search", "nothing", replicas=2)       # no such row: no notification
+        assert store.notified(wait=2.0) == ["payments/announced"]
+        from sqlalchemy import text
+        with app.engine.begin() as conn:                # a plain SQL change, through the updated_at trigger
+            conn.execute(text("UPDATE managed_resource SET replicas = 7 WHERE name = 'announced'"))
+        assert store.notified(wait=2.0) == ["payments/announced"]
+    finally:
+        store.close()

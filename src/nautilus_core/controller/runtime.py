@@ -124,12 +124,15 @@ class _Term:
 
     def _poll(self, name: str, source: PollSource) -> None:
         queue = self.queues[name]
-        while not self.stop_event.wait(source.interval):
+        pause = source.interval
+        while not self.stop_event.wait(pause):
             try:
                 for key in source.poll():
                     queue.add(key)
-            except Exception as exc:
+                pause = source.interval
+            except Exception as exc:  # e.g. the database is down: try again, without spinning
                 log.warning("poll_failed", reconciler=name, source=source.name, error=str(exc))
+                pause = max(source.interval, 1.0)
 
     # ------------------------------------------------------------------ workers
 
@@ -342,6 +345,13 @@ class ControllerRuntime:
         for server in self._servers:
             server.stop()
         self._servers.clear()
+        for rec in self.reconcilers.values():
+            close = getattr(rec, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception as exc:
+                    log.warning("reconciler_close_failed", reconciler=rec.name, error=str(exc))
         log.info("controller_stopped", identity=self.identity)
 
     def run(self, install_signals: bool = True) -> int:

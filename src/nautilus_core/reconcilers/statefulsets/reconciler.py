@@ -52,10 +52,15 @@ class StatefulSetReconciler:
         namespaces: list[str | None] = [None] if everywhere else list(self.store.namespaces(self.prefix))
         poll = PollSource("managed_resource", min(2.0, self.interval), self.store.changed)
         out: list[WatchSource | PollSource] = [poll]
+        if self.store.engine.dialect.name == "postgresql":  # the fast path: LISTEN (the poll stays as a net)
+            out.append(PollSource("managed_resource_notify", 0.0, self.store.notified))
         for ns in namespaces:
             out.append(WatchSource("apps/v1", "statefulsets", to_keys, namespace=ns, label_selector=SELECTOR))
             out.append(WatchSource("v1", "pods", to_keys, namespace=ns, label_selector=SELECTOR))
         return out
+
+    def close(self) -> None:
+        self.store.close()
 
     def park(self, key: str, message: str) -> None:
         """Called by the runtime after MAX_RETRIES: dead-letter the row until its spec changes."""

@@ -6,6 +6,7 @@ Called by ``reconcilers.statefulsets.reconciler``. Every method is one short tra
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Engine
 from nautilus_core.db import metadata, utcnow
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NOTIFY_CHANNEL = "nautilus_managed_resource"
 T = metadata.tables
 RESOURCE, JOB, AUDIT = T["managed_resource"], T["provisioning_job"], T["audit_log"]
 STATUS_COLUMNS = ("status", "ready_replicas", "status_message", "last_error", "observed_generation",
@@ -35,6 +37,7 @@ class ResourceStore:
         self.writer = engine.execution_options(nautilus_sqlite_begin="IMMEDIATE")
         self.actor = actor
         self._since: datetime | None = None
+        self._listener: Any = None
 
     def load(self, key: str) -> dict[str, Any] | None:
         team, name = split_key(key)
@@ -70,6 +73,31 @@ class ResourceStore:
                 RESOURCE.c.updated_at >= since - timedelta(seconds=1))).all()
         self._since = max(since, newest)
         return [f"{t}/{n}" for t, n in rows]
+
+    def notified(self, wait: float = 1.0) -> list[str]:
+        """PostgreSQL only: keys announced by NOTIFY (migration 0003), waiting up to ``wait`` seconds.
+
+        Keeps one LISTEN connection; if it breaks it is reopened on the next call (the poll and the
+        resync cover the gap).
+        """
+        try:
+            if self._listener is None:
+                raw = self.engine.raw_connection()
+                conn: Any = raw.driver_connection
+                conn.autocommit = True
+                conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                self._listener = raw
+            conn = self._listener.driver_connection
+            return sorted({n.payload for n in conn.notifies(timeout=wait, stop_after=1000)})
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            with contextlib.suppress(Exception):
+                listener.invalidate()
 
     def write_status(self, row: Mapping[str, Any], **values: Any) -> bool:
         """Update status columns that differ from ``row``; returns whether anything was written.
