@@ -143,7 +143,7 @@ def test_api_failures_back_off_then_park_and_a_fix_retries(controller, rows, kub
 
 
 def test_steady_state_makes_no_api_and_no_database_writes(controller, rows, kube_emulator, app):
-    controller()
+    runtime = controller()
     for name in ("a", "b", "c"):
         rows.add("payments", name, engine="redis", replicas=1)
     for name in ("a", "b", "c"):
@@ -154,11 +154,17 @@ def test_steady_state_makes_no_api_and_no_database_writes(controller, rows, kube
     time.sleep(0.6)
     kube_emulator.requests.clear()
     before = {n: rows.get("payments", n) for n in ("a", "b", "c")}
+    done_before = runtime.metrics.sample("controller_runtime_reconcile_total",
+                                         {"controller": "statefulsets", "result": "success"})
     time.sleep(2.0)                                         # four resyncs at 0.5 s
     assert kube_emulator.requests.writes == []
     assert {n: rows.get("payments", n) for n in ("a", "b", "c")} == before
-    assert len(kube_emulator.requests.filter(method="GET", path="/apis/apps/v1/namespaces/team-payments/"
-                                             "statefulsets/a")) >= 2   # it did look
+    done_after = runtime.metrics.sample("controller_runtime_reconcile_total",
+                                        {"controller": "statefulsets", "result": "success"})
+    assert done_after >= done_before + 6                    # it did reconcile every key, repeatedly ...
+    object_reads = [r for r in kube_emulator.requests.filter(method="GET")
+                    if "/statefulsets/" in r.path or "/services/" in r.path]
+    assert object_reads == []                               # ... from the watch-fed cache
 
 
 def test_database_change_feed_picks_up_rows_between_resyncs(controller, rows, kube_emulator, app):

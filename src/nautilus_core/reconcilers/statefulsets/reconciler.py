@@ -20,12 +20,14 @@ import structlog
 from nautilus_core.errors import InvalidObjectError, NautilusError, TransientError
 from nautilus_core.kube import KubeApiError, KubeClient, KubeTransientError, NotFound
 from nautilus_core.reconcilers.statefulsets import manifests as m
+from nautilus_core.reconcilers.statefulsets.cache import ObjectCache
 from nautilus_core.reconcilers.statefulsets.store import ResourceStore
 from nautilus_core.types import ControllerContext, Outcome, PollSource, WatchSource
 
 log = structlog.get_logger(__name__)
 NAME = "statefulsets"
 SELECTOR = f"{m.MANAGED_BY}={m.MANAGER}"
+CACHED = ("statefulsets", "services")  # what the watches keep in memory
 
 
 class StatefulSetReconciler:
@@ -37,6 +39,7 @@ class StatefulSetReconciler:
         self.store = ResourceStore(ctx.engine, actor=f"controller/{ctx.identity or identity}")
         self.prefix = getattr(self.settings, "namespace_prefix", "") or ""
         self.interval = float(getattr(self.settings, "reconcile_interval", 30.0))
+        self.cache = ObjectCache(ttl=self.interval)
 
     # ------------------------------------------------------------------ sources
 
@@ -44,9 +47,13 @@ class StatefulSetReconciler:
         return self.store.keys()
 
     def sources(self) -> Iterable[WatchSource | PollSource]:
-        def to_keys(_event: str, obj: Mapping[str, Any]) -> Iterable[str]:
-            key = m.key_of(obj)
-            return [key] if key else []
+        def mapper(plural: str) -> Any:
+            def to_keys(event: str, obj: Mapping[str, Any]) -> Iterable[str]:
+                if plural in CACHED:
+                    self.cache.event(plural, event, obj)
+                key = m.key_of(obj)
+                return [key] if key else []
+            return to_keys
 
         everywhere = getattr(self.settings, "watch_all_namespaces", False)
         namespaces: list[str | None] = [None] if everywhere else list(self.store.namespaces(self.prefix))
@@ -55,8 +62,8 @@ class StatefulSetReconciler:
         if self.store.engine.dialect.name == "postgresql":  # the fast path: LISTEN (the poll stays as a net)
             out.append(PollSource("managed_resource_notify", 0.0, self.store.notified))
         for ns in namespaces:
-            out.append(WatchSource("apps/v1", "statefulsets", to_keys, namespace=ns, label_selector=SELECTOR))
-            out.append(WatchSource("v1", "pods", to_keys, namespace=ns, label_selector=SELECTOR))
+            for api_version, plural in (("apps/v1", "statefulsets"), ("v1", "services"), ("v1", "pods")):
+                out.append(WatchSource(api_version, plural, mapper(plural), namespace=ns, label_selector=SELECTOR))
         return out
 
     def close(self) -> None:
@@ -121,10 +128,36 @@ class StatefulSetReconciler:
             return Outcome.requeue(getattr(self.settings, "backoff_base", 5.0))
 
     def _get(self, api_version: str, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """The live object: from the watch-fed cache when known, else a GET (the cache never says absent)."""
+        if plural in CACHED:
+            cached = self.cache.get(plural, namespace, name)
+            if cached is not None:
+                return cached
         try:
-            return self.kube.get(api_version, plural, name, namespace)
+            obj = self.kube.get(api_version, plural, name, namespace)
         except NotFound:
             return None
+        if plural in CACHED:
+            self.cache.put(plural, obj)
+        return obj
+
+    def _namespace_exists(self, name: str) -> bool:
+        if self.cache.namespace_known(name):
+            return True
+        if self._get("v1", "namespaces", "", name) is None:
+            return False
+        self.cache.namespace_seen(name)
+        return True
+
+    def _apply(self, api_version: str, plural: str, body: dict[str, Any], namespace: str) -> dict[str, Any]:
+        result = self.kube.apply(api_version, plural, body, namespace=namespace)
+        self.cache.put(plural, result)
+        return result
+
+    def _delete_object(self, api_version: str, plural: str, name: str, namespace: str) -> None:
+        self.cache.drop(plural, namespace, name)
+        with contextlib.suppress(NotFound):  # already gone is what we want
+            self.kube.delete(api_version, plural, name, namespace=namespace)
 
     def _act(self, row: dict[str, Any], key: str, action: str, before: Any, after: Any, fn: Any) -> Any:
         job = self.store.job_started(row["id"], action)
@@ -141,7 +174,7 @@ class StatefulSetReconciler:
 
     def _present(self, row: dict[str, Any], d: m.Desired, spec_hash: str, generation: int) -> Outcome:
         key = d.key
-        if self._get("v1", "namespaces", "", d.namespace) is None:
+        if not self._namespace_exists(d.namespace):
             message = f"managed_resource {key}: field 'team': namespace {d.namespace!r} does not exist"
             self.store.write_status(row, status="failed", status_message=message, last_error=message)
             return Outcome.requeue(self.interval)
@@ -156,8 +189,8 @@ class StatefulSetReconciler:
                 return Outcome.done()
         acted = False
         if sts is None:
-            self._act(row, key, "create", None, _brief(want_sts), lambda: self.kube.apply(
-                "apps/v1", "statefulsets", want_sts, namespace=d.namespace))
+            self._act(row, key, "create", None, _brief(want_sts), lambda: self._apply(
+                "apps/v1", "statefulsets", want_sts, d.namespace))
             acted = True
             sts = self._get("apps/v1", "statefulsets", d.namespace, d.name) or want_sts
         else:
@@ -166,7 +199,7 @@ class StatefulSetReconciler:
             if drifted:
                 body = _keep_claims(want_sts, sts)
                 sts = self._act(row, key, "update", _brief(sts), _brief(want_sts) | {"drift": drifted},
-                                lambda: self.kube.apply("apps/v1", "statefulsets", body, namespace=d.namespace))
+                                lambda: self._apply("apps/v1", "statefulsets", body, d.namespace))
                 acted = True
                 self._expand_claims(row, d)
             elif current_replicas != d.replicas:
@@ -174,11 +207,12 @@ class StatefulSetReconciler:
                           lambda: self.kube.patch("apps/v1", "statefulsets", d.name, {"spec": {"replicas": d.replicas}},
                                                   namespace=d.namespace, subresource="scale"))
                 acted = True
+                self.cache.drop("statefulsets", d.namespace, d.name)  # the answer was a Scale: read afresh
                 sts = self._get("apps/v1", "statefulsets", d.namespace, d.name) or sts
         if svc is None or m.drift(want_svc, svc):
             action = "create" if svc is None else "update"
             self._act(row, key, action, _brief(svc) if svc else None, _brief(want_svc) | {"kind": "Service"},
-                      lambda: self.kube.apply("v1", "services", want_svc, namespace=d.namespace))
+                      lambda: self._apply("v1", "services", want_svc, d.namespace))
             acted = True
         status = sts.get("status") or {}
         ready = int(status.get("readyReplicas") or 0)
@@ -229,8 +263,7 @@ class StatefulSetReconciler:
         if alive:
             def delete_all() -> None:
                 for _obj, api, plural in alive:
-                    with contextlib.suppress(NotFound):  # already gone is what we want
-                        self.kube.delete(api, plural, d.name, namespace=d.namespace)
+                    self._delete_object(api, plural, d.name, d.namespace)
             self._act(row, key, "delete", {p: True for _o, _a, p in alive}, None, delete_all)
         self.store.write_status(row, status="deleting", status_message="waiting for objects to be gone",
                                 generation=generation, spec_hash=spec_hash)
@@ -243,7 +276,7 @@ class StatefulSetReconciler:
         for api, plural in (("apps/v1", "statefulsets"), ("v1", "services")):
             obj = self._get(api, plural, namespace, name)
             if obj is not None and m.owned(obj) and m.key_of(obj) == key:
-                self.kube.delete(api, plural, name, namespace=namespace)
+                self._delete_object(api, plural, name, namespace)
                 self.store.audit(key, "delete", {plural: True}, None, "succeeded", "row removed from the database")
         return Outcome.done()
 
