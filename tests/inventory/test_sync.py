@@ -147,3 +147,27 @@ def test_sync_run_is_recorded_per_provider_and_cluster(app, fleet, engine):
         ("kubeconfig", "kubeconfig///west", "ok")]
     assert all(o["duration_s"] is not None for o in outcomes)
     assert app.sync_runs(1)[0]["id"] == report.run_id
+
+
+def test_shards_split_the_fleet_and_only_tombstone_their_own(app, kube_fleet, tmp_path):
+    from nautilus_core.inventory.pipeline import Shard
+    from nautilus_core.inventory.providers import KubeconfigProvider
+
+    names = [f"c{i}" for i in range(6)]
+    fleet = kube_fleet(names)
+    provider = KubeconfigProvider(kubeconfig=str(fleet.write_kubeconfig(tmp_path / "all")))
+    synced = []
+    for index in range(2):
+        report = app.sync_inventory(providers={"kubeconfig": provider}, shard=f"{index}/2")
+        synced.append({o.cluster for o in report.outcomes if o.cluster})
+    assert synced[0] and synced[1] and synced[0].isdisjoint(synced[1])
+    assert synced[0] | synced[1] == {f"kubeconfig///{n}" for n in names}
+    assert all(Shard(i, 2).owns(key) for i in range(2) for key in synced[i])
+
+    # every cluster vanishes: each shard tombstones only the ones it owns
+    fleet_only = kube_fleet(["other"])
+    empty = KubeconfigProvider(kubeconfig=str(fleet_only.write_kubeconfig(tmp_path / "other")))
+    report = app.sync_inventory(providers={"kubeconfig": empty}, shard="0/2")
+    assert set(report.tombstoned_clusters) == synced[0]
+    live = {c["key"] for c in app.inventory("clusters")}
+    assert synced[1] <= live and not (synced[0] & live)
