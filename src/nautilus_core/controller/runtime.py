@@ -227,7 +227,7 @@ class ControllerRuntime:
         self._term_lock = threading.Lock()
         self._elector: Any = None
         self._elector_thread: threading.Thread | None = None
-        self._servers: list[Any] = []
+        self._servers: dict[str, Any] = {}  # "health" / "metrics" -> running server
         self._heartbeat = time.monotonic()
         self._checks: dict[str, tuple[float, bool, str]] = {}
 
@@ -301,11 +301,13 @@ class ControllerRuntime:
             same = s.enable_metrics and s.metrics_port == s.health_check_port and s.metrics_port != 0
             server = HealthServer(getattr(s, "bind_address", "127.0.0.1"), s.health_check_port, self._liveness,
                                   combine_checks(self.readiness_checks()), metrics=self.metrics if same else None)
-            self._servers.append(server.start())
+            self._servers["health"] = server.start()
+            if same:
+                self._servers["metrics"] = server
         if s.enable_metrics and not (s.enable_health_check and s.metrics_port == s.health_check_port
                                      and s.metrics_port != 0):
-            self._servers.append(MetricsServer(getattr(s, "bind_address", "127.0.0.1"), s.metrics_port,
-                                               metrics=self.metrics).start())
+            self._servers["metrics"] = MetricsServer(getattr(s, "bind_address", "127.0.0.1"), s.metrics_port,
+                                                     metrics=self.metrics).start()
         if self.leader_election:
             from nautilus_core.kube.lease import LeaderElector
 
@@ -325,10 +327,9 @@ class ControllerRuntime:
             self._heartbeat = time.monotonic()
 
     def server_port(self, kind: str) -> int | None:
-        for server in self._servers:
-            if getattr(server, "_kind", "") == kind or kind in getattr(server, "_routes", lambda: {})():
-                return int(server.port)
-        return None
+        """The bound port of the ``"health"`` or ``"metrics"`` server (None when disabled)."""
+        server = self._servers.get(kind)
+        return int(server.port) if server is not None else None
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -342,7 +343,7 @@ class ControllerRuntime:
             self._elector_thread.join(timeout=10)
         if self._supervisor is not None:
             self._supervisor.join(timeout=5)
-        for server in self._servers:
+        for server in {id(s): s for s in self._servers.values()}.values():  # one server may serve both
             server.stop()
         self._servers.clear()
         for rec in self.reconcilers.values():

@@ -13,6 +13,7 @@ import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -178,8 +179,6 @@ class InventorySync:
         return SyncReport(run_id, status, outcomes, duration, tombstoned, purged)
 
     def _writing(self) -> Any:
-        from contextlib import nullcontext
-
         return self._write_lock or nullcontext()
 
     def _discover(self, provider: ClusterProvider) -> list[ClusterRef] | Outcome:
@@ -202,10 +201,10 @@ class InventorySync:
             facts, problems, failed = self._enrich(ref, kube)
         finally:
             kube.close()
+        enricher_errors = "; ".join(f"{p['enricher']}: {p['error']}" for p in problems if "enricher" in p)
         if failed == len(self.enrichers) and self.enrichers:
-            error: str | None = "; ".join(f"{p['enricher']}: {p['error']}" for p in problems if "enricher" in p)
-            clog.warning("cluster_failed", error=error)
-            return Outcome(ref.provider, ref.key, False, error, duration_s=time.monotonic() - started)
+            clog.warning("cluster_failed", error=enricher_errors)
+            return Outcome(ref.provider, ref.key, False, enricher_errors, duration_s=time.monotonic() - started)
         try:
             with self._writing(), self.engine.begin() as conn:
                 counts = write_cluster(conn, ref, facts, problems, utcnow())
@@ -214,9 +213,8 @@ class InventorySync:
             return Outcome(ref.provider, ref.key, False, f"database: {_error_text(exc)}",
                            duration_s=time.monotonic() - started)
         ok = failed == 0
-        error = None if ok else "; ".join(f"{p['enricher']}: {p['error']}" for p in problems if "enricher" in p)
-        clog.info("cluster_synced", ok=ok, **{t: c for t, c in counts.items()})
-        return Outcome(ref.provider, ref.key, ok, error, counts, time.monotonic() - started)
+        clog.info("cluster_synced", ok=ok, **counts)
+        return Outcome(ref.provider, ref.key, ok, enricher_errors or None, counts, time.monotonic() - started)
 
     def _enrich(self, ref: ClusterRef, kube: Any) -> tuple[Facts, list[dict[str, Any]], int]:
         def one(enricher: Enricher) -> Facts | BaseException:

@@ -33,10 +33,10 @@ CACHED = ("statefulsets", "services")  # what the watches keep in memory
 class StatefulSetReconciler:
     name = NAME
 
-    def __init__(self, ctx: ControllerContext, identity: str = "nautilus") -> None:
+    def __init__(self, ctx: ControllerContext) -> None:
         self.settings = ctx.settings
         self.kube: KubeClient = ctx.kube
-        self.store = ResourceStore(ctx.engine, actor=f"controller/{ctx.identity or identity}")
+        self.store = ResourceStore(ctx.engine, actor=f"controller/{ctx.identity}")
         self.prefix = getattr(self.settings, "namespace_prefix", "") or ""
         self.interval = float(getattr(self.settings, "reconcile_interval", 30.0))
         self.cache = ObjectCache(ttl=self.interval)
