@@ -65,3 +65,22 @@ def test_json_documents_round_trip_and_none_is_sql_null(engine: Engine) -> None:
             assert labels_type == "jsonb"
     assert (row.labels, row.problems, row.tags) == (labels, problems, None)
     assert tags_is_null in (True, 1)
+
+
+@pytest.mark.parametrize("written", ["2026-12-01 18:48:53", "2026-12-01 18:48:53.000", "2026-12-01T18:48:53Z"])
+def test_instant_equality_holds_for_every_text_form_users_write(engine: Engine, written: str) -> None:
+    from sqlalchemy import literal
+
+    from nautilus_core.db import UTCDateTime, instant
+
+    with engine.begin() as conn:  # a timestamp typed in plain SQL, not bound by SQLAlchemy
+        conn.execute(text("INSERT INTO audit_log (at, actor, resource_kind, action, result) "
+                          f"VALUES ('{written}', 't', 'k', 'a', 'succeeded')"))
+    with engine.connect() as conn:
+        read = conn.execute(select(AuditLog.at)).scalar_one()
+        same = conn.execute(select(AuditLog.action).where(
+            instant(AuditLog.at) == instant(literal(read, UTCDateTime())))).scalars().all()
+        later = conn.execute(select(AuditLog.action).where(
+            instant(AuditLog.at) == instant(literal(read + timedelta(milliseconds=5), UTCDateTime())))).all()
+    assert read == datetime(2026, 12, 1, 18, 48, 53, tzinfo=UTC)
+    assert same == ["a"] and later == []

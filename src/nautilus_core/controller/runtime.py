@@ -42,8 +42,9 @@ class _Term:
                                        backoff_max=runtime.settings.backoff_max, metrics=runtime.metrics)
                        for name in runtime.reconcilers}
         self.threads: list[threading.Thread] = []
-        self.sources: dict[tuple[Any, ...], Any] = {}
+        self.sources: dict[tuple[Any, ...], tuple[WatchSource | PollSource, Watcher | None]] = {}
         self.watchers: list[Watcher] = []
+        self.refreshed: set[str] = set()  # reconcilers whose sources were read at least once
         self.parked: dict[str, set[str]] = {name: set() for name in runtime.reconcilers}
         self._lock = threading.Lock()
 
@@ -59,8 +60,9 @@ class _Term:
             self._thread(self._resync, f"{name}-resync", name, rec)
 
     def synced(self) -> bool:
+        """Every reconciler has declared its sources and every watch has listed once."""
         with self._lock:
-            return all(w.synced.is_set() for w in self.watchers)
+            return self.refreshed >= set(self.rt.reconcilers) and all(w.synced.is_set() for w in self.watchers)
 
     def stop(self, drain: bool, timeout: float) -> None:
         self.stop_event.set()
@@ -92,29 +94,45 @@ class _Term:
                 return
 
     def _refresh_sources(self, name: str, rec: Reconciler) -> None:
+        """Start the sources ``rec`` declares now and stop its watches it no longer declares (a
+        namespace whose last row went away). If ``sources()`` fails, everything keeps running."""
+        declared: dict[tuple[Any, ...], WatchSource | PollSource] = {}
         for source in rec.sources():
             if isinstance(source, WatchSource):
                 sig: tuple[Any, ...] = (name, "watch", source.api_version, source.plural, source.namespace,
                                         source.label_selector)
             else:
                 sig = (name, "poll", source.name)
+            declared[sig] = source
+        for sig, source in declared.items():
             if sig in self.sources:
                 continue
-            self.sources[sig] = source
             if isinstance(source, WatchSource):
                 watcher = Watcher(self.rt.kube, source.api_version, source.plural, namespace=source.namespace,
                                   label_selector=source.label_selector,
                                   silence_timeout=self.rt.watch_silence_timeout)
+                self.sources[sig] = (source, watcher)
                 with self._lock:
                     self.watchers.append(watcher)
                 self._thread(self._watch, f"{name}-watch-{source.plural}", name, source, watcher)
             else:
+                self.sources[sig] = (source, None)
                 self._thread(self._poll, f"{name}-poll-{source.name}", name, source)
+        for sig in [s for s in self.sources if s[0] == name and s[1] == "watch" and s not in declared]:
+            _source, old = self.sources.pop(sig)
+            if old is None:
+                continue
+            with self._lock:
+                self.watchers.remove(old)
+            old.stop()
+            log.info("watch_removed", reconciler=name, resource=sig[3], namespace=sig[4])
+        with self._lock:
+            self.refreshed.add(name)
 
     def _watch(self, name: str, source: WatchSource, watcher: Watcher) -> None:
         queue = self.queues[name]
         for event in watcher.events():
-            if self.stop_event.is_set():
+            if self.stop_event.is_set() or watcher.stopped:
                 return
             try:
                 for key in source.to_keys(event.type, event.obj):

@@ -44,7 +44,7 @@ from nautilus_core.db.models import (
     SyncRunStatus,
     metadata,
 )
-from nautilus_core.db.types import JSONDocument, UTCDateTime, utcnow
+from nautilus_core.db.types import JSONDocument, UTCDateTime, instant, utcnow
 from nautilus_core.db.upsert import UpsertResult, purge, row_hash, tombstone, touch, upsert
 
 __all__ = [
@@ -81,6 +81,7 @@ __all__ = [
     "downgrade",
     "engine_from_settings",
     "head_revision",
+    "instant",
     "make_engine",
     "metadata",
     "purge",

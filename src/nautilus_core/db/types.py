@@ -15,6 +15,10 @@ Decisions:
   ``NULL`` (not the JSON literal ``null``), so "unknown" stays distinguishable with ``IS NULL``.
 * ``Id`` is a 64-bit integer on PostgreSQL and ``INTEGER`` on SQLite (where only ``INTEGER PRIMARY
   KEY`` is an auto-incrementing rowid alias).
+* Timestamps are compared by the instant they denote, never by their text: rows that users write in
+  plain SQL on SQLite hold ``CURRENT_TIMESTAMP``'s ``YYYY-MM-DD HH:MM:SS`` or a trigger's three
+  fractional digits, while SQLAlchemy binds six. Wrap both sides in :func:`instant`
+  (``julianday(...)`` on SQLite, the value itself elsewhere) for an equality that holds across forms.
 """
 
 from __future__ import annotations
@@ -26,10 +30,13 @@ from sqlalchemy import JSON, BigInteger, DateTime, Integer
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.operators import OperatorType
 from sqlalchemy.types import Interval, TypeDecorator, TypeEngine
 
-__all__ = ["Id", "JSONDocument", "UTCDateTime", "utcnow"]
+__all__ = ["Id", "JSONDocument", "UTCDateTime", "instant", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -109,6 +116,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class instant(FunctionElement[Any]):
+    """The instant a timestamp column or value denotes, for comparisons that must not depend on the
+    text form SQLite stores (``instant(col) == instant(literal(value, UTCDateTime()))``)."""
+
+    name = "instant"
+    inherit_cache = True
+
+
+@compiles(instant)
+def _instant_default(element: instant, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(instant, "sqlite")
+def _instant_sqlite(element: instant, compiler: SQLCompiler, **kw: Any) -> str:
+    # julianday() parses every text form SQLite's date functions know (with or without fractional
+    # seconds, "T" or space, "Z" or an offset) into one number.
+    return f"julianday({compiler.process(element.clauses, **kw)})"
 
 
 def JSONDocument() -> TypeEngine[Any]:

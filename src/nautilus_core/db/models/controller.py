@@ -62,6 +62,7 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # the controller stopped (SIGTERM past the grace period) mid-action
 
 
 #: The desired-state columns: a change to any of them bumps ``generation``.

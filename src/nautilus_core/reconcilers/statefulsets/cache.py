@@ -55,6 +55,11 @@ class ObjectCache:
                 return
             self._objects[key] = dict(obj)
 
+    def objects(self) -> list[dict[str, Any]]:
+        """Every cached object (a snapshot), e.g. to find objects whose row is gone."""
+        with self._lock:
+            return list(self._objects.values())
+
     def drop(self, plural: str, namespace: str, name: str) -> None:
         with self._lock:
             self._objects.pop((plural, namespace, name), None)

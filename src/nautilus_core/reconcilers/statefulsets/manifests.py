@@ -52,6 +52,11 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|Ei|M|G|T|P|E)?$")
 
 
+def valid_namespace(name: str) -> bool:
+    """Whether ``name`` can be a namespace (a DNS-1123 label of at most 63 characters)."""
+    return len(name) <= 63 and bool(_DNS_LABEL.match(name))
+
+
 @dataclass(frozen=True)
 class Desired:
     """The validated desired state of one row."""
@@ -97,7 +102,7 @@ def validate(row: Mapping[str, Any], namespace_prefix: str) -> Desired:
         if not _DNS_LABEL.match(value) or len(value) > 52:
             raise InvalidObjectError(obj, field, f"{value!r} is not a DNS label (a-z, 0-9, '-', at most 52)")
     namespace = f"{namespace_prefix}{team}"
-    if len(namespace) > 63 or not _DNS_LABEL.match(namespace):
+    if not valid_namespace(namespace):
         raise InvalidObjectError(obj, "team", f"namespace {namespace!r} is not a valid namespace name")
     engine_name = row.get("engine")
     if engine_name not in ENGINES:

@@ -21,7 +21,7 @@ from nautilus_core.errors import InvalidObjectError, NautilusError, TransientErr
 from nautilus_core.kube import KubeApiError, KubeClient, KubeTransientError, NotFound
 from nautilus_core.reconcilers.statefulsets import manifests as m
 from nautilus_core.reconcilers.statefulsets.cache import ObjectCache
-from nautilus_core.reconcilers.statefulsets.store import ResourceStore
+from nautilus_core.reconcilers.statefulsets.store import ResourceStore, RowVanished, split_key
 from nautilus_core.types import ControllerContext, Outcome, PollSource, WatchSource
 
 log = structlog.get_logger(__name__)
@@ -44,7 +44,13 @@ class StatefulSetReconciler:
     # ------------------------------------------------------------------ sources
 
     def keys(self) -> Iterable[str]:
-        return self.store.keys()
+        """Every row, and every object we created whose row is gone (so a ``DELETE FROM`` of an idle
+        row is cleaned up by the next resync, not whenever some unrelated event arrives)."""
+        keys = self.store.keys()
+        known = set(keys)
+        orphans = sorted({k for k in (m.key_of(obj) for obj in self.cache.objects() if m.owned(obj))
+                          if k and k not in known})
+        return keys + orphans
 
     def sources(self) -> Iterable[WatchSource | PollSource]:
         def mapper(plural: str) -> Any:
@@ -56,7 +62,12 @@ class StatefulSetReconciler:
             return to_keys
 
         everywhere = getattr(self.settings, "watch_all_namespaces", False)
-        namespaces: list[str | None] = [None] if everywhere else list(self.store.namespaces(self.prefix))
+        # Only names that can be namespaces (a row with team 'a/b' is invalid, not a watch that 404s
+        # forever), plus those where we still hold objects whose rows are gone (until they are removed).
+        wanted = {ns for ns in self.store.namespaces(self.prefix) if m.valid_namespace(ns)}
+        wanted |= {str((obj.get("metadata") or {}).get("namespace") or "") for obj in self.cache.objects()
+                   if m.owned(obj)} - {""}
+        namespaces: list[str | None] = [None] if everywhere else [*sorted(wanted)]
         poll = PollSource("managed_resource", min(2.0, self.interval), self.store.changed)
         out: list[WatchSource | PollSource] = [poll]
         if self.store.engine.dialect.name == "postgresql":  # the fast path: LISTEN (the poll stays as a net)
@@ -115,6 +126,9 @@ class StatefulSetReconciler:
             if row.get("desired_state") == "deleted":
                 return self._delete(row, desired, spec_hash, generation)
             return self._present(row, desired, spec_hash, generation)
+        except RowVanished:  # deleted mid-reconcile: remove what this reconcile may have created
+            log.info("row_vanished", key=key)
+            return self._orphan(key)
         except KubeTransientError as exc:
             self.store.write_status(row, last_error=str(exc), failure_count=int(row.get("failure_count") or 0) + 1)
             return Outcome.transient(str(exc), retry_after=exc.retry_after)
@@ -271,8 +285,10 @@ class StatefulSetReconciler:
 
     def _orphan(self, key: str) -> Outcome:
         """The row was removed from the table: remove what we created for it."""
-        team, _, name = key.partition("/")
+        team, name = split_key(key)
         namespace = f"{self.prefix}{team}"
+        if not (m.valid_namespace(namespace) and m.valid_namespace(name)):
+            return Outcome.done()  # no object can have been created under such a name
         for api, plural in (("apps/v1", "statefulsets"), ("v1", "services")):
             obj = self._get(api, plural, namespace, name)
             if obj is not None and m.owned(obj) and m.key_of(obj) == key:

@@ -7,14 +7,18 @@ Called by ``reconcilers.statefulsets.reconciler``. Every method is one short tra
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, literal, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
-from nautilus_core.db import metadata, utcnow
+from nautilus_core.db import UTCDateTime, instant, metadata, utcnow
+from nautilus_core.errors import NautilusError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NOTIFY_CHANNEL = "nautilus_managed_resource"
@@ -24,9 +28,23 @@ STATUS_COLUMNS = ("status", "ready_replicas", "status_message", "last_error", "o
                   "failure_count", "parked", "spec_hash", "generation")
 
 
+def make_key(team: str, name: str) -> str:
+    """``team/name``; a ``/`` or ``%`` inside either part is escaped (``%2F``, ``%25``), so a row whose
+    team is ``a/b`` still has one unambiguous key (and is then marked invalid, naming ``team``)."""
+    return f"{_escape(team)}/{_escape(name)}"
+
+
+def _escape(part: str) -> str:
+    return part.replace("%", "%25").replace("/", "%2F")
+
+
 def split_key(key: str) -> tuple[str, str]:
     team, _, name = key.partition("/")
-    return team, name
+    return unquote(team), unquote(name)
+
+
+class RowVanished(NautilusError):
+    """The row was deleted while it was being reconciled (a normal outcome, not a failure)."""
 
 
 class ResourceStore:
@@ -38,6 +56,8 @@ class ResourceStore:
         self.actor = actor
         self._since: datetime | None = None
         self._listener: Any = None
+        self._open_jobs: set[int] = set()
+        self._jobs_lock = threading.Lock()
 
     def load(self, key: str) -> dict[str, Any] | None:
         team, name = split_key(key)
@@ -50,8 +70,8 @@ class ResourceStore:
         """Every key (the resync). Rows written up to now are covered: the change feed starts here."""
         with self.engine.connect() as conn:
             newest = conn.execute(select(func.max(RESOURCE.c.updated_at))).scalar()
-            keys = [f"{t}/{n}" for t, n in conn.execute(select(RESOURCE.c.team, RESOURCE.c.name)
-                                                        .order_by(RESOURCE.c.id))]
+            keys = [make_key(t, n) for t, n in conn.execute(select(RESOURCE.c.team, RESOURCE.c.name)
+                                                            .order_by(RESOURCE.c.id))]
         if newest is not None and (self._since is None or newest > self._since):
             self._since = newest
         return keys
@@ -72,7 +92,7 @@ class ResourceStore:
             rows = conn.execute(select(RESOURCE.c.team, RESOURCE.c.name).where(
                 RESOURCE.c.updated_at >= since - timedelta(seconds=1))).all()
         self._since = max(since, newest)
-        return [f"{t}/{n}" for t, n in rows]
+        return [make_key(t, n) for t, n in rows]
 
     def notified(self, wait: float = 1.0) -> list[str]:
         """PostgreSQL only: keys announced by NOTIFY (migration 0003), waiting up to ``wait`` seconds.
@@ -88,12 +108,31 @@ class ResourceStore:
                 conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                 self._listener = raw
             conn = self._listener.driver_connection
-            return sorted({n.payload for n in conn.notifies(timeout=wait, stop_after=1000)})
+            payloads = {n.payload for n in conn.notifies(timeout=wait, stop_after=1000)}
         except Exception:
             self.close()
             raise
+        # The payload is team || '/' || name (migration 0003): unambiguous unless a part holds a '/'
+        # or '%' (an invalid row); those are looked up to get their escaped key.
+        odd = {p for p in payloads if p.count("/") != 1 or "%" in p}
+        keys = payloads - odd
+        if odd:
+            with self.engine.connect() as db:
+                found = db.execute(select(RESOURCE.c.team, RESOURCE.c.name).where(
+                    (RESOURCE.c.team + "/" + RESOURCE.c.name).in_(sorted(odd))))
+                keys |= {make_key(t, n) for t, n in found}
+        return sorted(keys)
 
     def close(self) -> None:
+        """Close the LISTEN connection, and close as ``interrupted`` the provisioning jobs this store
+        started and never finished (the controller stopped in the middle of an action)."""
+        with self._jobs_lock:
+            open_jobs, self._open_jobs = sorted(self._open_jobs), set()
+        if open_jobs:
+            with contextlib.suppress(NautilusError), self.writer.begin() as conn:
+                conn.execute(update(JOB).where(and_(JOB.c.id.in_(open_jobs), JOB.c.status == "running")).values(
+                    status="interrupted", finished_at=utcnow(),
+                    error="interrupted: the controller stopped before the action finished"))
         if self._listener is not None:
             listener, self._listener = self._listener, None
             with contextlib.suppress(Exception):
@@ -108,9 +147,11 @@ class ResourceStore:
         if not changed:
             return False
         # Optimistic: if the row changed since we read it, the change enqueues a fresh reconcile.
+        # Compared as instants: a row typed in plain SQL holds another text form than we bind.
+        read_at = instant(literal(row["updated_at"], UTCDateTime()))
         with self.writer.begin() as conn:
             result = conn.execute(update(RESOURCE).where(and_(RESOURCE.c.id == row["id"],
-                                                              RESOURCE.c.updated_at == row["updated_at"]))
+                                                              instant(RESOURCE.c.updated_at) == read_at))
                                   .values(**changed, reconciled_at=utcnow(), updated_at=row["updated_at"]))
         if result.rowcount:
             row.update(changed)  # type: ignore[attr-defined]
@@ -125,7 +166,25 @@ class ResourceStore:
         return bool(result.rowcount)
 
     def job_started(self, resource_id: int, action: str) -> int:
-        """A running provisioning job for ``action``: the unfinished one again (attempts + 1) or a new one."""
+        """A running provisioning job for ``action``: the unfinished one again (attempts + 1) or a new one.
+
+        :raises RowVanished: the row was deleted meanwhile (its jobs went with it).
+        """
+        try:
+            job_id = self._job_started(resource_id, action)
+        except IntegrityError as exc:  # the foreign key: the row is gone
+            if self._row_exists(resource_id):
+                raise
+            raise RowVanished(f"managed_resource id {resource_id} was deleted during the reconcile") from exc
+        with self._jobs_lock:
+            self._open_jobs.add(job_id)
+        return job_id
+
+    def _row_exists(self, resource_id: int) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(RESOURCE.c.id).where(RESOURCE.c.id == resource_id)).first() is not None
+
+    def _job_started(self, resource_id: int, action: str) -> int:
         with self.writer.begin() as conn:
             open_job = conn.execute(select(JOB.c.id, JOB.c.attempts).where(and_(
                 JOB.c.resource_id == resource_id, JOB.c.action == action, JOB.c.status != "succeeded"))
@@ -139,6 +198,8 @@ class ResourceStore:
                                     .returning(JOB.c.id)).scalar_one())
 
     def job_finished(self, job_id: int, ok: bool, error: str | None = None) -> None:
+        with self._jobs_lock:
+            self._open_jobs.discard(job_id)
         with self.writer.begin() as conn:
             conn.execute(update(JOB).where(JOB.c.id == job_id).values(
                 status="succeeded" if ok else "failed", finished_at=utcnow(), error=error))
