@@ -5,7 +5,8 @@ a jittered periodic resync of every key, Kubernetes watches and polls from ``sou
 at every resync so new namespaces get watched). Outcomes drive the queue: done -> forget, requeue
 -> add after, transient -> exponential backoff up to ``MAX_RETRIES`` then the key is parked
 (``reconciler.park(key, message)``), permanent -> parked at once. With leader election only the
-Lease holder works; losing the Lease stops work at once. Health, readiness and metrics servers;
+Lease holder works; losing the Lease cancels the term: its reconciles are joined before a new term
+starts and send nothing more (``cancellation``). Health, readiness and metrics servers;
 graceful shutdown drains in-flight reconciles. Called by ``Nautilus.run_controller``.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 import structlog
 from sqlalchemy import text
 
+from nautilus_core.cancellation import Cancelled, CancelToken, bound
 from nautilus_core.controller.health import HealthServer, MetricsServer, combine_checks
 from nautilus_core.controller.metrics import ControllerMetrics
 from nautilus_core.controller.queue import WorkQueue
@@ -38,6 +40,8 @@ class _Term:
     def __init__(self, runtime: ControllerRuntime) -> None:
         self.rt = runtime
         self.stop_event = threading.Event()
+        #: cancelled when the term ends: reconciles bound to it send no more requests or statements
+        self.token = CancelToken()
         self.queues = {name: WorkQueue(name, backoff_base=runtime.settings.backoff_base,
                                        backoff_max=runtime.settings.backoff_max, metrics=runtime.metrics)
                        for name in runtime.reconcilers}
@@ -64,7 +68,11 @@ class _Term:
         with self._lock:
             return self.refreshed >= set(self.rt.reconcilers) and all(w.synced.is_set() for w in self.watchers)
 
-    def stop(self, drain: bool, timeout: float) -> None:
+    def stop(self, drain: bool, timeout: float, reason: str, join_timeout: float | None = None) -> None:
+        """End the term. ``drain``: let in-flight reconciles finish within ``timeout`` first. Then the
+        token is cancelled (nothing more is written on the term's behalf) and every thread is joined:
+        a new term never starts while a reconcile of this one still runs (``join_timeout`` bounds that
+        wait only on the way out of the process, where no new term follows)."""
         self.stop_event.set()
         with self._lock:
             watchers = list(self.watchers)
@@ -72,9 +80,11 @@ class _Term:
             watcher.stop()
         deadline = time.monotonic() + timeout
         for queue in self.queues.values():
-            queue.shut_down(drain=drain, timeout=max(0.0, deadline - time.monotonic()))
+            queue.shut_down(drain=drain, timeout=max(0.0, deadline - time.monotonic()) if drain else 0.0)
+        self.token.cancel(reason)
+        join_deadline = None if join_timeout is None else time.monotonic() + join_timeout
         for thread in self.threads:
-            thread.join(timeout=max(0.1, deadline - time.monotonic()))
+            thread.join(None if join_deadline is None else max(0.0, join_deadline - time.monotonic()))
 
     # ------------------------------------------------------------------ sources
 
@@ -165,16 +175,27 @@ class _Term:
                 continue
             started = time.monotonic()
             metrics.active_workers(name, 1)
-            bound = log.bind(reconciler=name, key=key)
-            try:
-                outcome = rec.reconcile(key)
-                kind, after, message = outcome.kind, outcome.after, outcome.message
-            except Exception as exc:  # a panic in one reconcile never kills the worker
-                bound.exception("reconcile_panic")
-                kind, after, message = OutcomeKind.TRANSIENT, None, f"{type(exc).__name__}: {exc}"
-            finally:
-                metrics.active_workers(name, -1)
-            result = self._handle(name, rec, queue, key, kind, after, message, bound)
+            bound_log = log.bind(reconciler=name, key=key)
+            with bound(self.token):
+                try:
+                    outcome = rec.reconcile(key)
+                    kind, after, message = outcome.kind, outcome.after, outcome.message
+                except Cancelled as exc:  # the term ended while this reconcile ran: nothing more sent
+                    bound_log.info("reconcile_cancelled", reason=str(exc))
+                    kind, after, message = OutcomeKind.REQUEUE, 0.0, str(exc)
+                except Exception as exc:  # a panic in one reconcile never kills the worker
+                    bound_log.exception("reconcile_panic")
+                    kind, after, message = OutcomeKind.TRANSIENT, None, f"{type(exc).__name__}: {exc}"
+                finally:
+                    metrics.active_workers(name, -1)
+                if self.token.cancelled:  # the next term decides what to do with this key
+                    queue.done(key)
+                    continue
+                try:
+                    result = self._handle(name, rec, queue, key, kind, after, message, bound_log)
+                except Cancelled:
+                    queue.done(key)
+                    continue
             metrics.reconcile(name, result, time.monotonic() - started)  # type: ignore[arg-type]
             queue.done(key)
 
@@ -263,13 +284,16 @@ class ControllerRuntime:
                 self.metrics.set_leader(self.identity, True)
                 log.info("leading", identity=self.identity, reconcilers=sorted(self.reconcilers))
 
-    def _stop_term(self, drain: bool = False, timeout: float = 5.0) -> None:
+    def _stop_term(self, drain: bool = False, timeout: float = 0.0, reason: str = "lease lost",
+                   join_timeout: float | None = None) -> None:
+        """End the current term (``on_stopped_leading`` calls it with ``reason="lease lost"``): its
+        reconciles are cancelled and joined before this returns, so before any new term starts."""
         with self._term_lock:
             term, self._term = self._term, None
-        if term is not None:
-            self.metrics.set_leader(self.identity, False)
-            log.info("stopped_leading", identity=self.identity, drain=drain)
-            term.stop(drain=drain, timeout=timeout)
+            if term is not None:
+                self.metrics.set_leader(self.identity, False)
+                log.info("stopped_leading", identity=self.identity, drain=drain, reason=reason)
+                term.stop(drain=drain, timeout=timeout, reason=reason, join_timeout=join_timeout)
 
     # ------------------------------------------------------------------ health
 
@@ -355,7 +379,7 @@ class ControllerRuntime:
     def stop(self) -> None:
         """Stop taking work, finish in-flight reconciles within the grace period, release the Lease."""
         self._stop.set()
-        self._stop_term(drain=True, timeout=self.grace_period)
+        self._stop_term(drain=True, timeout=self.grace_period, reason="shutting down", join_timeout=5.0)
         self._elector_stop.set()  # only now: the elector releases the Lease on its way out
         if self._elector_thread is not None:
             self._elector_thread.join(timeout=10)

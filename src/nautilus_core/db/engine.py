@@ -27,6 +27,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
+from nautilus_core.cancellation import checkpoint
 from nautilus_core.errors import ConfigError, TransientError
 from nautilus_core.logs import redact_text
 
@@ -106,7 +107,13 @@ def make_engine(url: str | URL, **kw: Any) -> Engine:
     if backend == "sqlite":
         _install_sqlite_hooks(engine, file_backed=_sqlite_file(parsed) is not None)
     event.listen(engine, "handle_error", _translate_error)
+    event.listen(engine, "before_cursor_execute", _checkpoint)
     return engine
+
+
+def _checkpoint(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    """Cancelled work (a reconcile of a leadership term that ended) sends no more statements."""
+    checkpoint("database statement")
 
 
 def engine_from_settings(settings: Settings, **kw: Any) -> Engine:

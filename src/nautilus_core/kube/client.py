@@ -21,6 +21,7 @@ import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from nautilus_core.cancellation import checkpoint
 from nautilus_core.kube.errors import KubeApiError, KubeTransientError, error_for
 from nautilus_core.kube.retry import RetryPolicy
 
@@ -148,8 +149,13 @@ class KubeClient:
             raw.release_conn()
 
     def request(self, method: str, path: str, **kw: Any) -> bytes:
-        """One request with retries; returns the body bytes (raises on 4xx/5xx)."""
-        return self.retry.call(lambda: self._send(method, path, **kw), what=f"{method} {path}")
+        """One request with retries; returns the body bytes (raises on 4xx/5xx). Refused with
+        ``Cancelled`` (before each try) once the calling thread's work is cancelled."""
+        def attempt() -> bytes:
+            checkpoint(f"{method} {path} on {self.name}")
+            return self._send(method, path, **kw)
+
+        return self.retry.call(attempt, what=f"{method} {path}")
 
     def request_json(self, method: str, path: str, **kw: Any) -> Any:
         data = self.request(method, path, **kw)
