@@ -46,7 +46,7 @@ def test_a_team_that_cannot_be_a_namespace_fails_the_row_and_readiness_holds(con
     bad = until(lambda: (r := rows.get("a/b", "cache"))["status"] == "failed" and r, what="row failed")
     assert "'team'" in bad["last_error"] and "a/b" in bad["last_error"]
     until(lambda: sts(kube_emulator, "payments", "ok"), what="the good row is served")
-    status, checks = until(lambda: (answer := readyz(runtime))[0] == 200 and answer, what="ready")
+    _status, checks = until(lambda: (answer := readyz(runtime))[0] == 200 and answer, what="ready")
     assert checks["informers"] == {"ok": True, "message": "synced"}
     watched = {r.path for r in kube_emulator.requests.filter(method="GET") if "watch" in r.query}
     assert not [p for p in watched if "a%2F" in p or "a/b" in p]
