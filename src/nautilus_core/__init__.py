@@ -6,6 +6,7 @@ everything else may change between releases.
 
 from __future__ import annotations
 
+from nautilus_core.cancellation import Cancelled, CancelToken
 from nautilus_core.errors import (
     ConfigError,
     InvalidObjectError,
@@ -16,6 +17,7 @@ from nautilus_core.errors import (
 )
 from nautilus_core.hookspecs import hookimpl
 from nautilus_core.types import (
+    BaseReconciler,
     ClusterProvider,
     ClusterRef,
     ControllerContext,
@@ -25,18 +27,25 @@ from nautilus_core.types import (
     MetricSample,
     NamespaceFacts,
     NodeFacts,
+    ObjectCache,
     Outcome,
     OutcomeKind,
+    Owns,
     PollSource,
     Reconciler,
     ReconcilerFactory,
+    Request,
     ScalingEngine,
     ScalingInput,
     ServiceFacts,
+    Watch,
     WatchSource,
 )
 
 __all__ = [
+    "BaseReconciler",
+    "CancelToken",
+    "Cancelled",
     "ClusterProvider",
     "ClusterRef",
     "ConfigError",
@@ -49,17 +58,21 @@ __all__ = [
     "NamespaceFacts",
     "NautilusError",
     "NodeFacts",
+    "ObjectCache",
     "Outcome",
     "OutcomeKind",
+    "Owns",
     "PermanentError",
     "PluginError",
     "PollSource",
     "Reconciler",
     "ReconcilerFactory",
+    "Request",
     "ScalingEngine",
     "ScalingInput",
     "ServiceFacts",
     "TransientError",
+    "Watch",
     "WatchSource",
     "hookimpl",
 ]

@@ -140,6 +140,7 @@ class Nautilus:
         if unknown:
             raise ConfigError(f"unknown reconciler {', '.join(unknown)}; registered: {', '.join(sorted(registered))}")
         self.upgrade_database()
+        options.setdefault("plugins", self.plugins)
         return ControllerRuntime(settings=self.settings, engine=self.engine, kube=kube or self.kube(),
                                  reconcilers={n: registered[n] for n in wanted}, **options)
 

@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine as DatabaseEngine
+    from structlog.typing import FilteringBoundLogger
+
+    from nautilus_core.cancellation import CancelToken
+    from nautilus_core.config import Settings
     from nautilus_core.kube.client import KubeClient
 
 
@@ -160,13 +165,38 @@ class Outcome:
 
 @dataclass(frozen=True)
 class WatchSource:
-    """A Kubernetes watch whose events are mapped to reconcile keys by ``to_keys(event_type, obj)``."""
+    """A watch (through the shared informer cache) whose events are mapped to reconcile keys by
+    ``to_keys(event_type, obj)``. ``namespace`` None watches cluster-wide."""
 
     api_version: str
     plural: str
     to_keys: Callable[[str, Mapping[str, Any]], Iterable[str]]
     namespace: str | None = None
     label_selector: str | None = None
+
+
+#: controller-runtime's name for the same declaration
+Watch = WatchSource
+
+
+@dataclass(frozen=True)
+class Owns:
+    """Objects a reconciler creates with an ownerReference to the object its key names: an event on
+    one enqueues the owner's key ``namespace/name`` (owners of kind ``owner_kind``). Read them through
+    ``ctx.cache`` (``list(..., owner_uid=...)`` uses the owner index)."""
+
+    api_version: str
+    plural: str
+    owner_kind: str
+    namespace: str | None = None
+    label_selector: str | None = None
+
+    def to_keys(self, event_type: str, obj: Mapping[str, Any]) -> list[str]:
+        meta = obj.get("metadata") or {}
+        namespace = meta.get("namespace") or ""
+        return [f"{namespace}/{ref['name']}" if namespace else str(ref["name"])
+                for ref in meta.get("ownerReferences") or ()
+                if isinstance(ref, Mapping) and ref.get("kind") == self.owner_kind and ref.get("name")]
 
 
 @dataclass(frozen=True)
@@ -182,6 +212,45 @@ class PollSource:
     poll: Callable[[], Iterable[str]]
 
 
+Source = WatchSource | Owns | PollSource
+
+
+@dataclass(frozen=True)
+class Request:
+    """One reconcile: the ``key`` and the ``token`` cancelled when the leadership term ends (after
+    which the runtime refuses the reconcile's requests and statements; check ``cancelled`` to stop
+    early)."""
+
+    key: str
+    token: CancelToken
+
+    @property
+    def cancelled(self) -> bool:
+        return self.token.cancelled
+
+
+Objects = list[dict[str, Any]]
+
+
+@runtime_checkable
+class ObjectCache(Protocol):
+    """Reads through the runtime's informer cache (``ControllerContext.cache``): a synced informer
+    answers without a request, "absent" included; otherwise one GET or list. ``put`` stores the answer
+    to one of our writes, ``evict`` forgets an object the server says is gone."""
+
+    def get(self, api_version: str, plural: str, name: str,
+            namespace: str | None = None) -> dict[str, Any] | None: ...
+
+    def list(self, api_version: str, plural: str, namespace: str | None = None,
+             label_selector: str | None = None, owner_uid: str | None = None) -> Objects: ...
+
+    def cached(self, api_version: str, plural: str) -> Objects: ...
+
+    def put(self, api_version: str, plural: str, obj: dict[str, Any] | None) -> None: ...
+
+    def evict(self, api_version: str, plural: str, name: str, namespace: str | None = None) -> None: ...
+
+
 @runtime_checkable
 class Reconciler(Protocol):
     """Closes the gap between desired state and Kubernetes for one kind of key."""
@@ -192,23 +261,56 @@ class Reconciler(Protocol):
         """All keys with desired state (used by the periodic resync)."""
         ...
 
-    def sources(self) -> Iterable[WatchSource | PollSource]:
-        """Watches and polls whose events enqueue keys; called again at every resync, so a source
-        that appears later (a new namespace to watch) is started then."""
+    def sources(self) -> Iterable[Source]:
+        """Watches, owned resources and polls whose events enqueue keys; called again at every resync:
+        new ones are started, ones no longer declared are stopped."""
         ...
 
-    def reconcile(self, key: str) -> Outcome: ...
+    def reconcile(self, request: Request) -> Outcome: ...
 
 
 @dataclass(frozen=True)
 class ControllerContext:
-    """What a reconciler factory gets from the runtime: settings, database engine, API client, and
-    the identity of this controller process (for audit records)."""
+    """What a reconciler factory gets from the runtime.
 
-    settings: Any
-    engine: Any
-    kube: Any
+    ``cache`` reads through the current leadership term's informers; ``plugins`` is the plugin
+    manager (``plugins.scaling_engines()["hpa"].obj`` finds a scaling engine by name); ``metrics`` the
+    runtime's Prometheus registry; ``identity`` this controller process (for audit records); ``log``
+    a logger bound to the reconciler's name.
+    """
+
+    settings: Settings
+    engine: DatabaseEngine
+    kube: KubeClient
+    cache: ObjectCache
     identity: str = "nautilus"
+    plugins: Any = None
+    metrics: Any = None
+    log: FilteringBoundLogger | Any = None
+
+
+class BaseReconciler:
+    """Defaults for a reconciler: no keys, no sources, nothing to do on park or close."""
+
+    name = ""
+
+    def __init__(self, ctx: ControllerContext) -> None:
+        self.ctx = ctx
+
+    def keys(self) -> Iterable[str]:
+        return ()
+
+    def sources(self) -> Iterable[Source]:
+        return ()
+
+    def reconcile(self, request: Request) -> Outcome:
+        raise NotImplementedError
+
+    def park(self, key: str, message: str) -> None:
+        """Called after MAX_RETRIES failures (or a permanent error): the key waits for a change."""
+
+    def close(self) -> None:
+        """Called once when the runtime stops."""
 
 
 ReconcilerFactory = Callable[[ControllerContext], Reconciler]

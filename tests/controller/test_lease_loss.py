@@ -45,3 +45,24 @@ def test_a_reconcile_blocked_when_the_lease_is_lost_writes_nothing_after(control
     assert audit == ["controller/other-replica"]               # the old term recorded nothing
     assert job["status"] == "running" and job["finished_at"] is None
     assert rows.get("payments", "held")["status"] == "pending"
+
+
+def test_a_statefulset_deleted_while_another_replica_led_is_recreated_in_the_next_term(controller, rows,
+                                                                                       kube_emulator):
+    runtime = controller(leader_election=True, lease_namespace="default", lease_timing=(3.0, 2.0, 0.5))
+    rows.add("payments", "db1", engine="redis", replicas=1)
+    until(lambda: kube_emulator.get("apps/v1", "statefulsets", "db1", "team-payments"), what="created")
+    time.sleep(0.6)                                    # the term's informer has seen it
+
+    renewals = kube_emulator.inject(method="PUT", path="leases/nautilus-controller", status=500, times=None)
+    until(lambda: not runtime.leading, timeout=10, what="lost the Lease")
+    kube_emulator.patch(*LEASE[:2], LEASE[2], {"spec": {"holderIdentity": "other-replica"}}, namespace=LEASE[3])
+    renewals.cancel()
+    kube_emulator.delete("apps/v1", "statefulsets", "db1", namespace="team-payments")
+    kube_emulator.patch(*LEASE[:2], LEASE[2], {"spec": {"holderIdentity": ""}}, namespace=LEASE[3])  # released
+
+    until(lambda: runtime.leading, timeout=10, what="leading again")
+    until(lambda: kube_emulator.get("apps/v1", "statefulsets", "db1", "team-payments"), timeout=10,
+          what="recreated by the new term")
+    scale_404 = [r for r in kube_emulator.requests.filter(method="PATCH", path="statefulsets/db1/scale")]
+    assert scale_404 == []

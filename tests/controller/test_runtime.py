@@ -136,9 +136,9 @@ def test_a_panicking_reconciler_does_not_kill_its_worker(app, kube):
         def sources(self):
             return []
 
-        def reconcile(self, key):
-            calls.append(key)
-            if key == "boom":
+        def reconcile(self, request):
+            calls.append(request.key)
+            if request.key == "boom":
                 raise RuntimeError("bug in reconciler")
             return Outcome.done()
 

@@ -175,7 +175,7 @@ def test_reconciler_factories_and_engines_are_registered_with_their_plugin():
         def sources(self):
             return []
 
-        def reconcile(self, key):
+        def reconcile(self, request):
             return Outcome.done()
 
     class Plugin:

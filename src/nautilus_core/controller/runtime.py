@@ -25,11 +25,22 @@ import structlog
 from sqlalchemy import text
 
 from nautilus_core.cancellation import Cancelled, CancelToken, bound
+from nautilus_core.controller.cache import CacheView, InformerCache, InformerKey
 from nautilus_core.controller.health import HealthServer, MetricsServer, combine_checks
 from nautilus_core.controller.metrics import ControllerMetrics
 from nautilus_core.controller.queue import WorkQueue
-from nautilus_core.kube import KubeClient, Watcher
-from nautilus_core.types import ControllerContext, OutcomeKind, PollSource, Reconciler, ReconcilerFactory, WatchSource
+from nautilus_core.kube import KubeClient
+from nautilus_core.types import (
+    ControllerContext,
+    OutcomeKind,
+    Owns,
+    PollSource,
+    Reconciler,
+    ReconcilerFactory,
+    Request,
+    Source,
+    WatchSource,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -46,8 +57,10 @@ class _Term:
                                        backoff_max=runtime.settings.backoff_max, metrics=runtime.metrics)
                        for name in runtime.reconcilers}
         self.threads: list[threading.Thread] = []
-        self.sources: dict[tuple[Any, ...], tuple[WatchSource | PollSource, Watcher | None]] = {}
-        self.watchers: list[Watcher] = []
+        #: the term's informers, shared by every reconciler, discarded with the term
+        self.cache = InformerCache(runtime.kube, silence_timeout=runtime.watch_silence_timeout)
+        #: (reconciler, signature) -> (informer key, handler) of each watch; polls map to None
+        self.sources: dict[tuple[Any, ...], tuple[InformerKey, Any] | None] = {}
         self.refreshed: set[str] = set()  # reconcilers whose sources were read at least once
         self.parked: dict[str, set[str]] = {name: set() for name in runtime.reconcilers}
         self._lock = threading.Lock()
@@ -66,7 +79,8 @@ class _Term:
     def synced(self) -> bool:
         """Every reconciler has declared its sources and every watch has listed once."""
         with self._lock:
-            return self.refreshed >= set(self.rt.reconcilers) and all(w.synced.is_set() for w in self.watchers)
+            refreshed = self.refreshed >= set(self.rt.reconcilers)
+        return refreshed and self.cache.synced()
 
     def stop(self, drain: bool, timeout: float, reason: str, join_timeout: float | None = None) -> None:
         """End the term. ``drain``: let in-flight reconciles finish within ``timeout`` first. Then the
@@ -74,14 +88,11 @@ class _Term:
         a new term never starts while a reconcile of this one still runs (``join_timeout`` bounds that
         wait only on the way out of the process, where no new term follows)."""
         self.stop_event.set()
-        with self._lock:
-            watchers = list(self.watchers)
-        for watcher in watchers:
-            watcher.stop()
         deadline = time.monotonic() + timeout
         for queue in self.queues.values():
             queue.shut_down(drain=drain, timeout=max(0.0, deadline - time.monotonic()) if drain else 0.0)
         self.token.cancel(reason)
+        self.cache.stop()
         join_deadline = None if join_timeout is None else time.monotonic() + join_timeout
         for thread in self.threads:
             thread.join(None if join_deadline is None else max(0.0, join_deadline - time.monotonic()))
@@ -106,49 +117,46 @@ class _Term:
     def _refresh_sources(self, name: str, rec: Reconciler) -> None:
         """Start the sources ``rec`` declares now and stop its watches it no longer declares (a
         namespace whose last row went away). If ``sources()`` fails, everything keeps running."""
-        declared: dict[tuple[Any, ...], WatchSource | PollSource] = {}
+        declared: dict[tuple[Any, ...], Source] = {}
         for source in rec.sources():
-            if isinstance(source, WatchSource):
-                sig: tuple[Any, ...] = (name, "watch", source.api_version, source.plural, source.namespace,
-                                        source.label_selector)
+            if isinstance(source, PollSource):
+                declared[("poll", source.name)] = source
             else:
-                sig = (name, "poll", source.name)
-            declared[sig] = source
+                kind = "owns" if isinstance(source, Owns) else "watch"
+                declared[(kind, source.api_version, source.plural, source.namespace, source.label_selector,
+                          getattr(source, "owner_kind", None))] = source
         for sig, source in declared.items():
-            if sig in self.sources:
+            if (name, sig) in self.sources:
                 continue
-            if isinstance(source, WatchSource):
-                watcher = Watcher(self.rt.kube, source.api_version, source.plural, namespace=source.namespace,
-                                  label_selector=source.label_selector,
-                                  silence_timeout=self.rt.watch_silence_timeout)
-                self.sources[sig] = (source, watcher)
-                with self._lock:
-                    self.watchers.append(watcher)
-                self._thread(self._watch, f"{name}-watch-{source.plural}", name, source, watcher)
-            else:
-                self.sources[sig] = (source, None)
+            if isinstance(source, PollSource):
+                self.sources[(name, sig)] = None
                 self._thread(self._poll, f"{name}-poll-{source.name}", name, source)
-        for sig in [s for s in self.sources if s[0] == name and s[1] == "watch" and s not in declared]:
-            _source, old = self.sources.pop(sig)
-            if old is None:
                 continue
-            with self._lock:
-                self.watchers.remove(old)
-            old.stop()
-            log.info("watch_removed", reconciler=name, resource=sig[3], namespace=sig[4])
+            key = InformerKey(source.api_version, source.plural, source.namespace, source.label_selector)
+            handler = self._handler(name, source)
+            self.cache.acquire(key, handler)
+            self.sources[(name, sig)] = (key, handler)
+        for full in [k for k in self.sources if k[0] == name and k[1] not in declared]:
+            entry = self.sources.pop(full)
+            if entry is not None:
+                self.cache.release(*entry)
+                log.info("watch_removed", reconciler=name, informer=str(entry[0]))
         with self._lock:
             self.refreshed.add(name)
 
-    def _watch(self, name: str, source: WatchSource, watcher: Watcher) -> None:
+    def _handler(self, name: str, source: WatchSource | Owns) -> Any:
         queue = self.queues[name]
-        for event in watcher.events():
-            if self.stop_event.is_set() or watcher.stopped:
+
+        def handle(event_type: str, obj: dict[str, Any]) -> None:
+            if self.stop_event.is_set():
                 return
             try:
-                for key in source.to_keys(event.type, event.obj):
+                for key in source.to_keys(event_type, obj):
                     queue.add(key)
             except Exception as exc:  # a bad object must not end the watch
                 log.warning("watch_mapping_failed", reconciler=name, resource=source.plural, error=str(exc))
+
+        return handle
 
     def _poll(self, name: str, source: PollSource) -> None:
         queue = self.queues[name]
@@ -178,7 +186,7 @@ class _Term:
             bound_log = log.bind(reconciler=name, key=key)
             with bound(self.token):
                 try:
-                    outcome = rec.reconcile(key)
+                    outcome = rec.reconcile(Request(key, self.token))
                     kind, after, message = outcome.kind, outcome.after, outcome.message
                 except Cancelled as exc:  # the term ended while this reconcile ran: nothing more sent
                     bound_log.info("reconcile_cancelled", reason=str(exc))
@@ -243,12 +251,16 @@ class ControllerRuntime:
                  leader_election: bool = True, lease_name: str = "nautilus-controller",
                  lease_namespace: str | None = None, metrics: ControllerMetrics | None = None,
                  grace_period: float = 30.0, lease_timing: tuple[float, float, float] | None = None,
-                 watch_silence_timeout: float = 300.0) -> None:
+                 watch_silence_timeout: float = 300.0, plugins: Any = None) -> None:
         self.settings, self.engine, self.kube = settings, engine, kube
         self.identity = identity or f"{socket.gethostname()}-{os.getpid()}"
         self.metrics = metrics or ControllerMetrics()
-        ctx = ControllerContext(settings=settings, engine=engine, kube=kube, identity=self.identity)
-        self.reconcilers: dict[str, Reconciler] = {name: factory(ctx) for name, factory in reconcilers.items()}
+        self.cache = CacheView(lambda: term.cache if (term := self._term) is not None else None, kube)
+        self.reconcilers: dict[str, Reconciler] = {
+            name: factory(ControllerContext(settings=settings, engine=engine, kube=kube, cache=self.cache,
+                                            identity=self.identity, plugins=plugins, metrics=self.metrics,
+                                            log=log.bind(reconciler=name)))
+            for name, factory in reconcilers.items()}
         for name in self.reconcilers:
             self.metrics.register_controller(name, settings.worker_count)
         self.leader_election = leader_election

@@ -11,7 +11,6 @@ are never modified. Registered by ``reconcilers.statefulsets`` and run by the co
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,14 +19,13 @@ import structlog
 from nautilus_core.errors import InvalidObjectError, NautilusError, TransientError
 from nautilus_core.kube import KubeApiError, KubeClient, KubeTransientError, NotFound
 from nautilus_core.reconcilers.statefulsets import manifests as m
-from nautilus_core.reconcilers.statefulsets.cache import ObjectCache
 from nautilus_core.reconcilers.statefulsets.store import ResourceStore, RowVanished, split_key
-from nautilus_core.types import ControllerContext, Outcome, PollSource, WatchSource
+from nautilus_core.types import ControllerContext, Outcome, PollSource, Request, Source, WatchSource
 
 log = structlog.get_logger(__name__)
 NAME = "statefulsets"
 SELECTOR = f"{m.MANAGED_BY}={m.MANAGER}"
-CACHED = ("statefulsets", "services")  # what the watches keep in memory
+OWNED = (("apps/v1", "statefulsets"), ("v1", "services"))  # watched whole (the cache answers "absent")
 
 
 class StatefulSetReconciler:
@@ -36,10 +34,10 @@ class StatefulSetReconciler:
     def __init__(self, ctx: ControllerContext) -> None:
         self.settings = ctx.settings
         self.kube: KubeClient = ctx.kube
+        self.cache = ctx.cache
         self.store = ResourceStore(ctx.engine, actor=f"controller/{ctx.identity}")
-        self.prefix = getattr(self.settings, "namespace_prefix", "") or ""
-        self.interval = float(getattr(self.settings, "reconcile_interval", 30.0))
-        self.cache = ObjectCache(ttl=self.interval)
+        self.prefix = ctx.settings.namespace_prefix or ""
+        self.interval = float(ctx.settings.reconcile_interval)
 
     # ------------------------------------------------------------------ sources
 
@@ -48,33 +46,34 @@ class StatefulSetReconciler:
         row is cleaned up by the next resync, not whenever some unrelated event arrives)."""
         keys = self.store.keys()
         known = set(keys)
-        orphans = sorted({k for k in (m.key_of(obj) for obj in self.cache.objects() if m.owned(obj))
-                          if k and k not in known})
+        orphans = sorted({k for k in (m.key_of(obj) for obj in self._ours()) if k and k not in known})
         return keys + orphans
 
-    def sources(self) -> Iterable[WatchSource | PollSource]:
-        def mapper(plural: str) -> Any:
-            def to_keys(event: str, obj: Mapping[str, Any]) -> Iterable[str]:
-                if plural in CACHED:
-                    self.cache.event(plural, event, obj)
-                key = m.key_of(obj)
-                return [key] if key else []
-            return to_keys
+    def _ours(self) -> list[dict[str, Any]]:
+        """Every StatefulSet and Service with our label that the informers hold."""
+        return [obj for api, plural in OWNED for obj in self.cache.cached(api, plural) if m.owned(obj)]
 
-        everywhere = getattr(self.settings, "watch_all_namespaces", False)
+    def sources(self) -> Iterable[Source]:
+        def to_keys(event: str, obj: Mapping[str, Any]) -> Iterable[str]:
+            key = m.key_of(obj)
+            return [key] if key else []
+
+        everywhere = self.settings.watch_all_namespaces
         # Only names that can be namespaces (a row with team 'a/b' is invalid, not a watch that 404s
         # forever), plus those where we still hold objects whose rows are gone (until they are removed).
         wanted = {ns for ns in self.store.namespaces(self.prefix) if m.valid_namespace(ns)}
-        wanted |= {str((obj.get("metadata") or {}).get("namespace") or "") for obj in self.cache.objects()
-                   if m.owned(obj)} - {""}
+        wanted |= {str((obj.get("metadata") or {}).get("namespace") or "") for obj in self._ours()} - {""}
         namespaces: list[str | None] = [None] if everywhere else [*sorted(wanted)]
         poll = PollSource("managed_resource", min(2.0, self.interval), self.store.changed)
-        out: list[WatchSource | PollSource] = [poll]
+        out: list[Source] = [poll, WatchSource("v1", "namespaces", lambda event, obj: ())]
         if self.store.engine.dialect.name == "postgresql":  # the fast path: LISTEN (the poll stays as a net)
             out.append(PollSource("managed_resource_notify", 0.0, self.store.notified))
         for ns in namespaces:
-            for api_version, plural in (("apps/v1", "statefulsets"), ("v1", "services"), ("v1", "pods")):
-                out.append(WatchSource(api_version, plural, mapper(plural), namespace=ns, label_selector=SELECTOR))
+            # StatefulSets and Services are watched whole so the cache also knows foreign objects and
+            # answers "absent" itself; pods only as events, ours only.
+            for api_version, plural in OWNED:
+                out.append(WatchSource(api_version, plural, to_keys, namespace=ns))
+            out.append(WatchSource("v1", "pods", to_keys, namespace=ns, label_selector=SELECTOR))
         return out
 
     def close(self) -> None:
@@ -98,7 +97,8 @@ class StatefulSetReconciler:
 
     # ------------------------------------------------------------------ reconcile
 
-    def reconcile(self, key: str) -> Outcome:
+    def reconcile(self, request: Request) -> Outcome:
+        key = request.key
         try:
             row = self.store.load(key)
         except NautilusError as exc:  # database down: touch nothing in Kubernetes
@@ -142,36 +142,22 @@ class StatefulSetReconciler:
             return Outcome.requeue(getattr(self.settings, "backoff_base", 5.0))
 
     def _get(self, api_version: str, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
-        """The live object: from the watch-fed cache when known, else a GET (the cache never says absent)."""
-        if plural in CACHED:
-            cached = self.cache.get(plural, namespace, name)
-            if cached is not None:
-                return cached
-        try:
-            obj = self.kube.get(api_version, plural, name, namespace)
-        except NotFound:
-            return None
-        if plural in CACHED:
-            self.cache.put(plural, obj)
-        return obj
+        """The live object, from the term's informers (a synced one answers "absent" too), else a GET."""
+        return self.cache.get(api_version, plural, name, namespace or None)
 
     def _namespace_exists(self, name: str) -> bool:
-        if self.cache.namespace_known(name):
-            return True
-        if self._get("v1", "namespaces", "", name) is None:
-            return False
-        self.cache.namespace_seen(name)
-        return True
+        return self._get("v1", "namespaces", "", name) is not None
 
     def _apply(self, api_version: str, plural: str, body: dict[str, Any], namespace: str) -> dict[str, Any]:
         result = self.kube.apply(api_version, plural, body, namespace=namespace)
-        self.cache.put(plural, result)
+        self.cache.put(api_version, plural, result)
         return result
 
     def _delete_object(self, api_version: str, plural: str, name: str, namespace: str) -> None:
-        self.cache.drop(plural, namespace, name)
-        with contextlib.suppress(NotFound):  # already gone is what we want
+        try:
             self.kube.delete(api_version, plural, name, namespace=namespace)
+        except NotFound:  # already gone is what we want; the cache may not know yet
+            self.cache.evict(api_version, plural, name, namespace)
 
     def _act(self, row: dict[str, Any], key: str, action: str, before: Any, after: Any, fn: Any) -> Any:
         job = self.store.job_started(row["id"], action)
@@ -217,12 +203,15 @@ class StatefulSetReconciler:
                 acted = True
                 self._expand_claims(row, d)
             elif current_replicas != d.replicas:
-                self._act(row, key, "scale", {"replicas": current_replicas}, {"replicas": d.replicas},
-                          lambda: self.kube.patch("apps/v1", "statefulsets", d.name, {"spec": {"replicas": d.replicas}},
-                                                  namespace=d.namespace, subresource="scale"))
+                try:
+                    self._act(row, key, "scale", {"replicas": current_replicas}, {"replicas": d.replicas},
+                              lambda: self.kube.patch("apps/v1", "statefulsets", d.name,
+                                                      {"spec": {"replicas": d.replicas}},
+                                                      namespace=d.namespace, subresource="scale"))
+                except NotFound:  # deleted meanwhile (the cache believed in it): forget it and recreate
+                    self.cache.evict("apps/v1", "statefulsets", d.name, d.namespace)
+                    return Outcome.requeue(0.0)
                 acted = True
-                self.cache.drop("statefulsets", d.namespace, d.name)  # the answer was a Scale: read afresh
-                sts = self._get("apps/v1", "statefulsets", d.namespace, d.name) or sts
         if svc is None or m.drift(want_svc, svc):
             action = "create" if svc is None else "update"
             self._act(row, key, action, _brief(svc) if svc else None, _brief(want_svc) | {"kind": "Service"},
@@ -244,7 +233,7 @@ class StatefulSetReconciler:
         if not d.storage_size:
             return
         selector = f"{m.TEAM_LABEL}={d.key.split('/', 1)[0]},{m.NAME_LABEL}={d.name}"
-        for pvc in self.kube.list("v1", "persistentvolumeclaims", namespace=d.namespace, label_selector=selector):
+        for pvc in self.cache.list("v1", "persistentvolumeclaims", namespace=d.namespace, label_selector=selector):
             current = ((pvc.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage")
             if current == d.storage_size:
                 continue
