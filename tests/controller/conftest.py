@@ -88,11 +88,12 @@ def controller(app: Nautilus, kube: Any, kube_emulator: Any) -> Iterator[Callabl
     for team in ("payments", "search"):
         kube_emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"team-{team}"}})
 
-    def start(**options: Any) -> Any:
+    def start(start: bool = True, **options: Any) -> Any:
         options.setdefault("leader_election", False)
         options.setdefault("identity", f"test-{len(started)}")
         runtime = app.controller(["statefulsets"], kube=kube, watch_silence_timeout=5.0, **options)
-        runtime.start()
+        if start:
+            runtime.start()
         started.append(runtime)
         return runtime
 

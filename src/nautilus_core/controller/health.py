@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import structlog
 
@@ -77,7 +77,7 @@ def combine_checks(checks: Mapping[str, Check]) -> Readiness:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = False   # request threads are joined by server_close(), so stop() leaks none
     block_on_close = True
-    routes: dict[str, Callable[[], Response]]
+    routes: dict[str, Callable[[str], Response]]
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Typically a client that went away mid-response; never print a traceback to stderr.
@@ -100,12 +100,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._respond(with_body=False)
 
     def _respond(self, *, with_body: bool) -> None:
-        route = self.server.routes.get(urlsplit(self.path).path)
+        url = urlsplit(self.path)
+        route = self.server.routes.get(url.path)
         if route is None:
             status, content_type, body = 404, _TEXT, b"not found\n"
         else:
             try:
-                status, content_type, body = route()
+                status, content_type, body = route(url.query)
             except Exception as exc:  # a bug in a route: answer, keep serving
                 status, content_type, body = 500, _TEXT, (_describe(exc) + "\n").encode()
         self.send_response(status)
@@ -134,7 +135,7 @@ class _Server:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def _routes(self) -> dict[str, Callable[[], Response]]:
+    def _routes(self) -> dict[str, Callable[[str], Response]]:
         raise NotImplementedError
 
     @property
@@ -188,8 +189,8 @@ class _Server:
         self.stop()
 
 
-def _metrics_route(metrics: ControllerMetrics) -> Callable[[], Response]:
-    def route() -> Response:
+def _metrics_route(metrics: ControllerMetrics) -> Callable[[str], Response]:
+    def route(query: str) -> Response:
         return 200, METRICS_CONTENT_TYPE, metrics.render()
     return route
 
@@ -213,13 +214,14 @@ class HealthServer(_Server):
         self._readiness = readiness
         self._metrics = metrics
 
-    def _routes(self) -> dict[str, Callable[[], Response]]:
-        routes: dict[str, Callable[[], Response]] = {"/healthz": self._healthz, "/readyz": self._readyz}
+    def _routes(self) -> dict[str, Callable[[str], Response]]:
+        routes: dict[str, Callable[[str], Response]] = {"/healthz": self._healthz, "/readyz": self._readyz}
         if self._metrics is not None:
             routes["/metrics"] = _metrics_route(self._metrics)
         return routes
 
-    def _healthz(self) -> Response:
+    def _healthz(self, query: str = "") -> Response:
+        """200 ``ok`` (``?verbose``: followed by what was checked) or 500 with the reason."""
         if self._liveness is None:
             return 200, _TEXT, b"ok\n"
         try:
@@ -227,10 +229,11 @@ class HealthServer(_Server):
         except Exception as exc:
             alive, reason = False, f"liveness check raised {_describe(exc)}"
         if alive:
-            return 200, _TEXT, b"ok\n"
+            verbose = "verbose" in parse_qs(query, keep_blank_values=True)
+            return 200, _TEXT, (b"ok\n" + (redact_text(str(reason)) + "\n").encode() if verbose else b"ok\n")
         return 500, _TEXT, (redact_text(str(reason) or "not alive") + "\n").encode()
 
-    def _readyz(self) -> Response:
+    def _readyz(self, query: str = "") -> Response:
         checks: dict[str, CheckResult]
         if self._readiness is None:
             ready, checks = True, {}
@@ -254,5 +257,5 @@ class MetricsServer(_Server):
         super().__init__(host, port)
         self._metrics = metrics
 
-    def _routes(self) -> dict[str, Callable[[], Response]]:
+    def _routes(self) -> dict[str, Callable[[str], Response]]:
         return {"/metrics": _metrics_route(self._metrics)}

@@ -27,6 +27,7 @@ from sqlalchemy import text
 from nautilus_core.cancellation import Cancelled, CancelToken, bound
 from nautilus_core.controller.cache import CacheView, InformerCache, InformerKey
 from nautilus_core.controller.health import HealthServer, MetricsServer, combine_checks
+from nautilus_core.controller.manager import Runnable, Runnables
 from nautilus_core.controller.metrics import ControllerMetrics
 from nautilus_core.controller.queue import WorkQueue
 from nautilus_core.kube import KubeClient
@@ -62,15 +63,48 @@ class _Term:
         #: (reconciler, signature) -> (informer key, handler) of each watch; polls map to None
         self.sources: dict[tuple[Any, ...], tuple[InformerKey, Any] | None] = {}
         self.refreshed: set[str] = set()  # reconcilers whose sources were read at least once
+        self.deaths = 0  # term threads restarted after dying on a bug
+        #: leader-only runnables, cancelled with the term
+        self.runnables = Runnables(self.token)
         self.parked: dict[str, set[str]] = {name: set() for name in runtime.reconcilers}
         self._lock = threading.Lock()
 
     def _thread(self, target: Any, name: str, *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread = threading.Thread(target=self._guarded, args=(target, name, *args), name=name, daemon=True)
         self.threads.append(thread)
         thread.start()
 
+    def _guarded(self, target: Any, name: str, *args: Any) -> None:
+        """Run a term thread's loop; if it dies on a bug, log it and start it again (with backoff)."""
+        delay = 0.5
+        while not self.stop_event.is_set():
+            try:
+                target(*args)
+                return
+            except Cancelled:
+                return
+            except Exception as exc:
+                self.deaths += 1
+                log.exception("term_thread_died", thread=name, error=f"{type(exc).__name__}: {exc}",
+                              retry_in=delay)
+                if self.stop_event.wait(delay):
+                    return
+                delay = min(delay * 2, 30.0)
+
+    def health(self) -> tuple[bool, str]:
+        """The term's threads are running and its informers watching."""
+        dead = [t.name for t in self.threads if not t.is_alive()]
+        if dead and not self.stop_event.is_set():
+            return False, "term threads not running: " + ", ".join(dead)
+        ok, message = self.cache.health()
+        if self.deaths:
+            message += f"; term threads restarted {self.deaths}x"
+        return ok, message
+
     def start(self) -> None:
+        for runnable in self.rt.leader_runnables:
+            self.runnables.add(runnable)
+        self.runnables.start()
         for name, rec in self.rt.reconcilers.items():
             for i in range(self.rt.settings.worker_count):
                 self._thread(self._worker, f"{name}-worker-{i}", name, rec)
@@ -92,6 +126,7 @@ class _Term:
         for queue in self.queues.values():
             queue.shut_down(drain=drain, timeout=max(0.0, deadline - time.monotonic()) if drain else 0.0)
         self.token.cancel(reason)
+        self.runnables.stop(reason, timeout=5.0)
         self.cache.stop()
         join_deadline = None if join_timeout is None else time.monotonic() + join_timeout
         for thread in self.threads:
@@ -279,6 +314,9 @@ class ControllerRuntime:
         self._elector: Any = None
         self._elector_thread: threading.Thread | None = None
         self._servers: dict[str, Any] = {}  # "health" / "metrics" -> running server
+        #: runnables of every replica (a web server, a collector), supervised for the whole process
+        self.runnables = Runnables()
+        self.leader_runnables: list[Runnable] = []
         self._heartbeat = time.monotonic()
         self._checks: dict[str, tuple[float, bool, str]] = {}
 
@@ -343,9 +381,26 @@ class ControllerRuntime:
     def ready(self) -> bool:
         return all(check()[0] for check in self.readiness_checks().values())
 
-    def _liveness(self) -> tuple[bool, str]:
+    def add_runnable(self, runnable: Runnable, leader_only: bool = False) -> None:
+        """Run ``runnable`` with the controller (restarted with backoff if it dies, shown on /healthz);
+        ``leader_only``: only while this replica holds the Lease, cancelled when it loses it."""
+        if leader_only:
+            self.leader_runnables.append(runnable)
+        else:
+            self.runnables.add(runnable)
+
+    def liveness(self) -> tuple[bool, str]:
+        """``/healthz``: the supervisor's heartbeat, every runnable, and the term's threads and informers."""
         age = time.monotonic() - self._heartbeat
-        return (age < 30.0, f"supervisor heartbeat {age:.1f}s ago")
+        parts = [(age < 30.0, f"supervisor heartbeat {age:.1f}s ago")]
+        parts += [(ok, f"{name}: {message}") for name, (ok, message) in self.runnables.health().items()]
+        term = self._term
+        if term is not None:
+            ok, message = term.health()
+            parts.append((ok, f"term: {message}"))
+            parts += [(ok, f"{name}: {message}") for name, (ok, message) in term.runnables.health().items()]
+        failing = [message for ok, message in parts if not ok]
+        return (not failing, "; ".join(failing or [message for _ok, message in parts]))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -353,7 +408,7 @@ class ControllerRuntime:
         s = self.settings
         if s.enable_health_check:
             same = s.enable_metrics and s.metrics_port == s.health_check_port and s.metrics_port != 0
-            server = HealthServer(getattr(s, "bind_address", "127.0.0.1"), s.health_check_port, self._liveness,
+            server = HealthServer(getattr(s, "bind_address", "127.0.0.1"), s.health_check_port, self.liveness,
                                   combine_checks(self.readiness_checks()), metrics=self.metrics if same else None)
             self._servers["health"] = server.start()
             if same:
@@ -373,6 +428,7 @@ class ControllerRuntime:
             self._elector_thread = self._elector.start_in_thread(self._elector_stop)
         else:
             self._start_term()
+        self.runnables.start()
         self._supervisor = threading.Thread(target=self._supervise, name="controller-supervisor", daemon=True)
         self._supervisor.start()
 
@@ -392,6 +448,7 @@ class ControllerRuntime:
         """Stop taking work, finish in-flight reconciles within the grace period, release the Lease."""
         self._stop.set()
         self._stop_term(drain=True, timeout=self.grace_period, reason="shutting down", join_timeout=5.0)
+        self.runnables.stop("shutting down")
         self._elector_stop.set()  # only now: the elector releases the Lease on its way out
         if self._elector_thread is not None:
             self._elector_thread.join(timeout=10)
