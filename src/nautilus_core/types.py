@@ -145,10 +145,13 @@ class Outcome:
     kind: OutcomeKind
     after: float | None = None
     message: str | None = None
+    #: with ``done``: what the reconciled state looked like (see ``Reconciler.fingerprints``); the
+    #: resync skips the key while its fingerprint stays the same
+    fingerprint: str | None = None
 
     @classmethod
-    def done(cls) -> Outcome:
-        return cls(OutcomeKind.DONE)
+    def done(cls, fingerprint: str | None = None) -> Outcome:
+        return cls(OutcomeKind.DONE, fingerprint=fingerprint)
 
     @classmethod
     def requeue(cls, after: float) -> Outcome:
@@ -246,6 +249,9 @@ class ObjectCache(Protocol):
 
     def cached(self, api_version: str, plural: str) -> Objects: ...
 
+    def peek(self, api_version: str, plural: str, name: str,
+             namespace: str | None = None) -> tuple[bool, dict[str, Any] | None]: ...
+
     def put(self, api_version: str, plural: str, obj: dict[str, Any] | None) -> None: ...
 
     def evict(self, api_version: str, plural: str, name: str, namespace: str | None = None) -> None: ...
@@ -267,6 +273,12 @@ class Reconciler(Protocol):
         ...
 
     def reconcile(self, request: Request) -> Outcome: ...
+
+    # Optional: ``fingerprints() -> Mapping[str, str | None]``, every key with a cheap summary of its
+    # desired and observed state (e.g. a row version and the resourceVersions in the cache). When a
+    # reconciler has it, the resync calls it instead of ``keys()`` and enqueues only the keys whose
+    # fingerprint differs from the one their last ``Outcome.done(fingerprint)`` reported: a resync of
+    # an unchanged fleet costs a comparison per key, not a reconcile.
 
 
 @dataclass(frozen=True)

@@ -361,3 +361,33 @@ def test_metrics_record_adds_depth_retries_and_latencies(clock: FakeClock) -> No
     assert q.get(timeout=0) == "a"
     assert sample("workqueue_adds_total") == 3
     q.shut_down()
+
+
+def test_events_go_ahead_of_a_queued_resync_burst():
+    queue = WorkQueue("lanes")
+    for i in range(1000):
+        queue.add(f"resync-{i}", low_priority=True)
+    queue.add("event")
+    queue.add("resync-500")                         # an event for a key already waiting behind the burst
+    assert [queue.get(timeout=0), queue.get(timeout=0)] == ["event", "resync-500"]
+    handed = []
+    while (key := queue.get(timeout=0)) is not None:
+        handed.append(key)
+        queue.done(key)
+    assert len(handed) == 999 and "resync-500" not in handed and handed[0] == "resync-0"
+
+
+def test_a_low_priority_add_while_processing_reruns_in_the_low_lane_unless_an_event_follows():
+    queue = WorkQueue("lanes")
+    queue.add("a")
+    assert queue.get(timeout=0) == "a"
+    queue.add("a", low_priority=True)               # resync while "a" runs
+    queue.add("b", low_priority=True)
+    queue.add("c")
+    queue.done("a")
+    assert [queue.get(timeout=0), queue.get(timeout=0), queue.get(timeout=0)] == ["c", "b", "a"]
+    queue.add("b", low_priority=True)
+    queue.add("b")                                  # then an event: the rerun is in the front lane
+    queue.add("d", low_priority=True)
+    queue.done("b")
+    assert queue.get(timeout=0) == "b"

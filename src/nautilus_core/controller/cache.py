@@ -304,6 +304,15 @@ class InformerCache:
         except NotFound:
             return None
 
+    def peek(self, api_version: str, plural: str, name: str,
+             namespace: str | None = None) -> tuple[bool, dict[str, Any] | None]:
+        """``(True, object or None)`` when a synced informer knows the answer, else ``(False, None)``
+        (never a request)."""
+        informer = self._covering(api_version, plural, namespace)
+        if informer is None:
+            return False, None
+        return True, informer.get(namespace or "", name)
+
     def list(self, api_version: str, plural: str, namespace: str | None = None,
              label_selector: str | None = None, owner_uid: str | None = None) -> Objects:
         """Objects of the resource (in ``namespace``, matching ``label_selector``, owned by ``owner_uid``):
@@ -381,6 +390,10 @@ class CacheView:
 
     def cached(self, api_version: str, plural: str) -> Objects:
         return self._cache().cached(api_version, plural)
+
+    def peek(self, api_version: str, plural: str, name: str,
+             namespace: str | None = None) -> tuple[bool, dict[str, Any] | None]:
+        return self._cache().peek(api_version, plural, name, namespace)
 
     def put(self, api_version: str, plural: str, obj: dict[str, Any] | None) -> None:
         self._cache().put(api_version, plural, obj)

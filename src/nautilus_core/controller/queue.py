@@ -17,6 +17,9 @@ Semantics (see REFERENCE.md, "Work queue"):
 * :meth:`~WorkQueue.add_rate_limited` delays a key ``min(backoff_base * 2**failures, backoff_max)``
   seconds and counts the failure; :meth:`~WorkQueue.forget` resets the count. There is no built-in
   maximum: the runtime decides when to give up (``failures(key) >= max_retries``).
+* Two lanes: keys added with ``low_priority=True`` (the periodic resync) are handed out only when no
+  other key is ready, so an event never waits behind a resync burst; adding a waiting low-priority key
+  normally moves it to the front lane.
 * :meth:`~WorkQueue.shut_down` stops handing out keys (blocked getters return ``None``) and ignores
   later adds; with ``drain=True`` it waits for the keys in flight to be marked done. Keys still waiting
   are not handed out any more (unlike client-go): a restarted controller relists everything anyway.
@@ -90,6 +93,9 @@ class WorkQueue:
         self._clock = clock
         self._cond = threading.Condition(threading.Lock())
         self._queue: deque[str] = deque()        # ready keys, FIFO; each is also in _dirty
+        self._low: deque[str] = deque()          # ready low-priority keys (stale entries skipped)
+        self._low_ready: set[str] = set()        # keys waiting in _low
+        self._low_pending: set[str] = set()      # low-priority keys added while processing
         self._dirty: set[str] = set()            # keys that need (another) run
         self._processing: set[str] = set()       # keys handed out and not yet done
         self._waiting: dict[str, float] = {}     # delayed key -> ready time
@@ -104,17 +110,18 @@ class WorkQueue:
 
     # ------------------------------------------------------------------ adding
 
-    def add(self, key: str) -> None:
+    def add(self, key: str, low_priority: bool = False) -> None:
         """Make ``key`` ready now, unless it is already waiting to be handed out (then nothing happens).
 
         If the key is being processed it is only marked dirty; :meth:`done` queues it again. A delayed
-        key (``add_after``) becomes ready now. Ignored after :meth:`shut_down`.
+        key (``add_after``) becomes ready now. ``low_priority`` keys wait behind every other ready key.
+        Ignored after :meth:`shut_down`.
         """
         with self._cond:
             if self._shutting_down:
                 return
             self._waiting.pop(key, None)
-            self._add_locked(key, self._clock())
+            self._add_locked(key, self._clock(), low_priority)
 
     def add_after(self, key: str, delay: float) -> None:
         """Add ``key`` once ``delay`` seconds have passed; ``delay <= 0`` is a plain :meth:`add`.
@@ -179,7 +186,7 @@ class WorkQueue:
                     return None
                 now = self._clock()
                 self._promote_due(now)
-                if self._queue:
+                if self._queue or self._low_ready:
                     return self._hand_out(now)
                 wait = self._heap[0][0] - now if self._heap else None
                 if deadline is not None:
@@ -202,7 +209,12 @@ class WorkQueue:
             if self._metrics is not None and started is not None:
                 self._metrics.work_duration(self.name, max(0.0, self._clock() - started))
             if key in self._dirty:
-                self._queue.append(key)
+                if key in self._low_pending:
+                    self._low_pending.discard(key)
+                    self._low.append(key)
+                    self._low_ready.add(key)
+                else:
+                    self._queue.append(key)
                 self._report_depth()
             self._cond.notify_all()  # getters, and shut_down(drain=True) waiting for in-flight keys
 
@@ -246,21 +258,34 @@ class WorkQueue:
 
     def __repr__(self) -> str:
         with self._cond:
-            return (f"<WorkQueue {self.name!r} ready={len(self._queue)} delayed={len(self._waiting)} "
+            return (f"<WorkQueue {self.name!r} ready={len(self._queue) + len(self._low_ready)} "
+                    f"delayed={len(self._waiting)} "
                     f"processing={len(self._processing)}{' shutting down' if self._shutting_down else ''}>")
 
     # ------------------------------------------------------------------ internals (lock held)
 
-    def _add_locked(self, key: str, now: float) -> None:
+    def _add_locked(self, key: str, now: float, low: bool = False) -> None:
         if key in self._dirty:
+            if not low and key in self._low_ready:  # an event for a key waiting behind the resync
+                self._low_ready.discard(key)
+                self._queue.append(key)
+                self._cond.notify_all()
+            elif not low:
+                self._low_pending.discard(key)
             return
         self._dirty.add(key)
         self._added_at[key] = now
         if self._metrics is not None:
             self._metrics.queue_add(self.name)
         if key in self._processing:
+            if low:
+                self._low_pending.add(key)
             return  # done() queues it
-        self._queue.append(key)
+        if low:
+            self._low.append(key)
+            self._low_ready.add(key)
+        else:
+            self._queue.append(key)
         self._report_depth()
         self._cond.notify_all()
 
@@ -273,7 +298,13 @@ class WorkQueue:
             self._add_locked(key, now)
 
     def _hand_out(self, now: float) -> str:
-        key = self._queue.popleft()
+        if self._queue:
+            key = self._queue.popleft()
+        else:
+            key = self._low.popleft()
+            while key not in self._low_ready:  # moved to the front lane meanwhile
+                key = self._low.popleft()
+            self._low_ready.discard(key)
         self._dirty.discard(key)
         self._processing.add(key)
         self._started_at[key] = now
@@ -286,4 +317,4 @@ class WorkQueue:
 
     def _report_depth(self) -> None:
         if self._metrics is not None:
-            self._metrics.queue_depth(self.name, len(self._queue))
+            self._metrics.queue_depth(self.name, len(self._queue) + len(self._low_ready))

@@ -64,6 +64,8 @@ class _Term:
         self.sources: dict[tuple[Any, ...], tuple[InformerKey, Any] | None] = {}
         self.refreshed: set[str] = set()  # reconcilers whose sources were read at least once
         self.deaths = 0  # term threads restarted after dying on a bug
+        #: per reconciler: key -> fingerprint reported by its last successful reconcile
+        self.fingerprints: dict[str, dict[str, str]] = {name: {} for name in runtime.reconcilers}
         #: leader-only runnables, cancelled with the term
         self.runnables = Runnables(self.token)
         self.parked: dict[str, set[str]] = {name: set() for name in runtime.reconcilers}
@@ -140,9 +142,17 @@ class _Term:
         while not self.stop_event.is_set():
             try:
                 self._refresh_sources(name, rec)
-                keys = list(rec.keys())
+                fingerprints = getattr(rec, "fingerprints", None)
+                if fingerprints is not None:
+                    current = dict(fingerprints())
+                    done = self.fingerprints[name]
+                    for gone in set(done) - set(current):
+                        done.pop(gone, None)
+                    keys = [k for k, f in current.items() if f is None or done.get(k) != f]
+                else:
+                    keys = list(rec.keys())
                 for key in keys:
-                    queue.add(key)
+                    queue.add(key, low_priority=True)  # events go first
                 log.debug("resync", reconciler=name, keys=len(keys))
             except Exception as exc:  # a failing resync is retried at the next one
                 log.warning("resync_failed", reconciler=name, error=str(exc))
@@ -220,9 +230,11 @@ class _Term:
             metrics.active_workers(name, 1)
             bound_log = log.bind(reconciler=name, key=key)
             with bound(self.token):
+                fingerprint = None
                 try:
                     outcome = rec.reconcile(Request(key, self.token))
                     kind, after, message = outcome.kind, outcome.after, outcome.message
+                    fingerprint = outcome.fingerprint if kind is OutcomeKind.DONE else None
                 except Cancelled as exc:  # the term ended while this reconcile ran: nothing more sent
                     bound_log.info("reconcile_cancelled", reason=str(exc))
                     kind, after, message = OutcomeKind.REQUEUE, 0.0, str(exc)
@@ -234,6 +246,10 @@ class _Term:
                 if self.token.cancelled:  # the next term decides what to do with this key
                     queue.done(key)
                     continue
+                if fingerprint is None:
+                    self.fingerprints[name].pop(key, None)
+                else:
+                    self.fingerprints[name][key] = fingerprint
                 try:
                     result = self._handle(name, rec, queue, key, kind, after, message, bound_log)
                 except Cancelled:

@@ -19,8 +19,8 @@ import structlog
 from nautilus_core.errors import InvalidObjectError, NautilusError, TransientError
 from nautilus_core.kube import KubeApiError, KubeClient, KubeTransientError, NotFound
 from nautilus_core.reconcilers.statefulsets import manifests as m
-from nautilus_core.reconcilers.statefulsets.store import ResourceStore, RowVanished, split_key
-from nautilus_core.types import ControllerContext, Outcome, PollSource, Request, Source, WatchSource
+from nautilus_core.reconcilers.statefulsets.store import ResourceStore, RowVanished, row_version, split_key
+from nautilus_core.types import ControllerContext, Outcome, OutcomeKind, PollSource, Request, Source, WatchSource
 
 log = structlog.get_logger(__name__)
 NAME = "statefulsets"
@@ -48,6 +48,29 @@ class StatefulSetReconciler:
         known = set(keys)
         orphans = sorted({k for k in (m.key_of(obj) for obj in self._ours()) if k and k not in known})
         return keys + orphans
+
+    def fingerprints(self) -> dict[str, str | None]:
+        """The resync's view: each row's version and the resourceVersions of its objects in the cache
+        (orphans: None, always reconciled). Unchanged since the last successful reconcile: skipped."""
+        out: dict[str, str | None] = {key: self._fingerprint(key, version) for key, version in self.store.versions()}
+        for obj in self._ours():
+            key = m.key_of(obj)
+            if key and key not in out:
+                out[key] = None
+        return out
+
+    def _fingerprint(self, key: str, version: str) -> str | None:
+        team, name = split_key(key)
+        namespace = f"{self.prefix}{team}"
+        if not (m.valid_namespace(namespace) and m.valid_namespace(name)):
+            return version
+        parts = [version]
+        for api, plural in OWNED:
+            known, obj = self.cache.peek(api, plural, name, namespace)
+            if not known:
+                return None  # the informer has not synced: reconcile
+            parts.append(str(((obj or {}).get("metadata") or {}).get("resourceVersion")))
+        return "|".join(parts)
 
     def _ours(self) -> list[dict[str, Any]]:
         """Every StatefulSet and Service with our label that the informers hold."""
@@ -106,6 +129,12 @@ class StatefulSetReconciler:
                 exc, TransientError) else Outcome.transient(str(exc))
         if row is None:
             return self._orphan(key)
+        outcome = self._reconcile_row(key, row)
+        if outcome.kind is OutcomeKind.DONE and not request.cancelled:
+            return Outcome.done(self._fingerprint(key, row_version(row["id"], row["updated_at"])))
+        return outcome
+
+    def _reconcile_row(self, key: str, row: dict[str, Any]) -> Outcome:
         if row.get("lifecycle_mode") != "full":
             return Outcome.done()
         try:

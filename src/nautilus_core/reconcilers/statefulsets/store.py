@@ -43,6 +43,11 @@ def split_key(key: str) -> tuple[str, str]:
     return unquote(team), unquote(name)
 
 
+def row_version(row_id: Any, updated_at: Any) -> str:
+    """A row's desired-state version: its id and ``updated_at`` (as read back, whatever the text form)."""
+    return f"{row_id}@{updated_at.isoformat() if isinstance(updated_at, datetime) else updated_at}"
+
+
 class RowVanished(NautilusError):
     """The row was deleted while it was being reconciled (a normal outcome, not a failure)."""
 
@@ -68,13 +73,18 @@ class ResourceStore:
 
     def keys(self) -> list[str]:
         """Every key (the resync). Rows written up to now are covered: the change feed starts here."""
+        return [key for key, _version in self.versions()]
+
+    def versions(self) -> list[tuple[str, str]]:
+        """Every key with its row's version (id and ``updated_at``, which moves on every desired-state
+        change), in one query; like :meth:`keys` it moves the change feed's start to now."""
         with self.engine.connect() as conn:
             newest = conn.execute(select(func.max(RESOURCE.c.updated_at))).scalar()
-            keys = [make_key(t, n) for t, n in conn.execute(select(RESOURCE.c.team, RESOURCE.c.name)
-                                                            .order_by(RESOURCE.c.id))]
+            rows = conn.execute(select(RESOURCE.c.id, RESOURCE.c.team, RESOURCE.c.name, RESOURCE.c.updated_at)
+                                .order_by(RESOURCE.c.id)).all()
         if newest is not None and (self._since is None or newest > self._since):
             self._since = newest
-        return keys
+        return [(make_key(team, name), row_version(rid, updated)) for rid, team, name, updated in rows]
 
     def namespaces(self, prefix: str) -> list[str]:
         with self.engine.connect() as conn:
