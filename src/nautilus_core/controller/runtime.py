@@ -44,6 +44,7 @@ from nautilus_core.types import (
 )
 
 log = structlog.get_logger(__name__)
+SYNC_TIMEOUT = 30.0  # seconds workers wait for the term's informers to list before they start anyway
 
 
 class _Term:
@@ -220,6 +221,11 @@ class _Term:
     def _worker(self, name: str, rec: Reconciler) -> None:
         queue = self.queues[name]
         metrics = self.rt.metrics
+        # Like controller-runtime: start reconciling once the informers have listed (so the cache
+        # answers "absent" instead of a GET per key), or after SYNC_TIMEOUT whatever they say.
+        deadline = time.monotonic() + SYNC_TIMEOUT
+        while not self.synced() and time.monotonic() < deadline and not self.stop_event.wait(0.05):
+            pass
         while True:
             key = queue.get(timeout=0.5)
             if key is None:
