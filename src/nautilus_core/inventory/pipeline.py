@@ -23,6 +23,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from nautilus_core.db import metadata, utcnow
+from nautilus_core.errors import PartialDiscovery
 from nautilus_core.inventory.synchronizer import purge_tombstones, tombstone_clusters, write_cluster
 from nautilus_core.logs import redact_text
 from nautilus_core.types import ClusterProvider, ClusterRef, Enricher, Facts
@@ -127,14 +128,14 @@ class InventorySync:
             discovered = dict(zip(self.providers, pool.map(self._discover, self.providers.values()),
                                   strict=True))
         work: list[tuple[ClusterProvider, ClusterRef]] = []
-        for name, result in discovered.items():
+        for name, (result, failure) in discovered.items():
             provider = self.providers[name]
-            if isinstance(result, Outcome):
-                outcomes.append(result)
-                bound.warning("provider_failed", provider=name, error=result.error)
-                continue
-            outcomes.append(Outcome(name, None, True, counts={"clusters": len(result)}))
-            if not self.contexts:
+            if failure is not None:
+                outcomes.append(failure)
+                bound.warning("provider_failed", provider=name, error=failure.error, clusters_found=len(result))
+            else:
+                outcomes.append(Outcome(name, None, True, counts={"clusters": len(result)}))
+            if failure is None and not self.contexts:  # only a complete answer may tombstone
                 with self._writing(), self.engine.begin() as conn:
                     owns = self.shard.owns if self.shard else (lambda key: True)
                     tombstoned += tombstone_clusters(conn, name, {c.key for c in result}, now, owns)
@@ -181,12 +182,18 @@ class InventorySync:
     def _writing(self) -> Any:
         return self._write_lock or nullcontext()
 
-    def _discover(self, provider: ClusterProvider) -> list[ClusterRef] | Outcome:
+    def _discover(self, provider: ClusterProvider) -> tuple[list[ClusterRef], Outcome | None]:
+        """The clusters to sync and, when discovery was not complete, the provider's failure."""
         started = time.monotonic()
         try:
-            return list(provider.discover())
+            return list(provider.discover()), None
+        except PartialDiscovery as exc:
+            found = [c for c in exc.clusters if isinstance(c, ClusterRef)]
+            error = redact_text(f"discovery incomplete ({len(found)} clusters found): {exc}")[:2000]
+            return found, Outcome(provider.name, None, False, error, counts={"clusters": len(found)},
+                                  duration_s=time.monotonic() - started)
         except Exception as exc:  # a provider failure must not stop the others
-            return Outcome(provider.name, None, False, _error_text(exc), duration_s=time.monotonic() - started)
+            return [], Outcome(provider.name, None, False, _error_text(exc), duration_s=time.monotonic() - started)
 
     def _sync_cluster(self, provider: ClusterProvider, ref: ClusterRef) -> Outcome:
         started = time.monotonic()
