@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from nautilus_core.db import metadata, utcnow
 from nautilus_core.errors import PartialDiscovery
+from nautilus_core.inventory.runs import HEARTBEAT_INTERVAL, RunRecord
 from nautilus_core.inventory.synchronizer import purge_tombstones, tombstone_clusters, write_cluster
 from nautilus_core.logs import redact_text
 from nautilus_core.types import ClusterProvider, ClusterRef, Enricher, Facts
@@ -102,7 +103,9 @@ class InventorySync:
                  enrichers: Mapping[str, Enricher], *, contexts: Sequence[str] = (),
                  concurrency: int = 4, enricher_concurrency: int = 4,
                  retention: timedelta = timedelta(days=30), shard: Shard | None = None,
-                 progress: Callable[[Outcome], None] | None = None) -> None:
+                 progress: Callable[[Outcome], None] | None = None,
+                 heartbeat: float = HEARTBEAT_INTERVAL) -> None:
+        self.heartbeat = heartbeat
         self.engine = engine.execution_options(nautilus_sqlite_begin="IMMEDIATE")  # see ResourceStore
         self.providers, self.enrichers = dict(providers), dict(enrichers)
         self.contexts = set(contexts)
@@ -116,10 +119,14 @@ class InventorySync:
         started = time.monotonic()
         now = utcnow()
         scope = {"providers": sorted(self.providers), "contexts": sorted(self.contexts)}
-        with self.engine.begin() as conn:
-            run_id = conn.execute(TABLES["sync_run"].insert().values(
-                started_at=now, status="running", scope=scope,
-                shard=str(self.shard) if self.shard else None).returning(TABLES["sync_run"].c.id)).scalar_one()
+        record = RunRecord(self.engine, self._writing, interval=self.heartbeat)
+        run_id = record.start(now, scope=scope, shard=str(self.shard) if self.shard else None)
+        try:
+            return self._run(run_id, record, started, now)
+        finally:
+            record.stop()
+
+    def _run(self, run_id: int, record: RunRecord, started: float, now: datetime) -> SyncReport:
         bound = log.bind(run_id=run_id)
         outcomes: list[Outcome] = []
         tombstoned: list[str] = []
@@ -156,7 +163,9 @@ class InventorySync:
                 purged = purge_tombstones(conn, self.retention, utcnow())
         duration = time.monotonic() - started
         failures = [o for o in outcomes if not o.ok]
-        status = "succeeded" if not failures else ("failed" if len(failures) == len(outcomes) else "partial")
+        # "failed" when nothing was written: no cluster synced, even in part (an enricher may fail alone)
+        wrote = any(o.cluster and (o.ok or o.counts) for o in outcomes)
+        status = "succeeded" if not failures else ("partial" if wrote else "failed")
         totals: dict[str, dict[str, int]] = {}
         for o in outcomes:
             for table, counts in o.counts.items():
@@ -165,6 +174,7 @@ class InventorySync:
                     for k, v in counts.items():
                         bucket[k] = bucket.get(k, 0) + v
         error = "; ".join(f"{o.cluster or o.provider}: {o.error}" for o in failures)[:4000] or None
+        record.stop()  # before taking the write lock the heartbeat may be waiting for
         with self._writing(), self.engine.begin() as conn:
             conn.execute(update(TABLES["sync_run"]).where(TABLES["sync_run"].c.id == run_id).values(
                 finished_at=utcnow(), status=status, counts=totals | {"purged": purged,
