@@ -96,6 +96,8 @@ class Facts:
     services: tuple[ServiceFacts, ...] | None = None
     nodes: tuple[NodeFacts, ...] | None = None
     problems: Mapping[str, int] = field(default_factory=dict)
+    #: a few printable names of the objects counted in ``problems``, by the same labels
+    problem_objects: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @runtime_checkable

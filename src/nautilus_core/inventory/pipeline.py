@@ -24,8 +24,16 @@ from sqlalchemy.engine import Engine
 
 from nautilus_core.db import metadata, utcnow
 from nautilus_core.errors import PartialDiscovery
+from nautilus_core.inventory.parse import EXAMPLES, printable
 from nautilus_core.inventory.runs import HEARTBEAT_INTERVAL, RunRecord
-from nautilus_core.inventory.synchronizer import purge_tombstones, tombstone_clusters, write_cluster
+from nautilus_core.inventory.synchronizer import (
+    MAX_KEY,
+    clean,
+    key_problem,
+    purge_tombstones,
+    tombstone_clusters,
+    write_cluster,
+)
 from nautilus_core.logs import redact_text
 from nautilus_core.types import ClusterProvider, ClusterRef, Enricher, Facts
 
@@ -89,6 +97,15 @@ class SyncReport:
         text = (f"sync run {self.run_id} {self.status}: {self.clusters_ok} clusters synced, "
                 f"{len(self.failures)} failed in {self.duration_s:.1f}s")
         return text + (f" (failed: {failed})" if failed else "")
+
+
+def _ref_problem(ref: ClusterRef) -> str | None:
+    """Why a provider's cluster reference cannot be stored on every backend (``None``: it can)."""
+    for part in ("provider", "account", "location", "name"):
+        problem = key_problem(getattr(ref, part))
+        if problem:
+            return f"{part} {problem}"
+    return None if len(ref.key) <= 3 * MAX_KEY else f"key longer than {3 * MAX_KEY} characters"
 
 
 def _error_text(exc: BaseException) -> str:
@@ -179,12 +196,12 @@ class InventorySync:
             conn.execute(update(TABLES["sync_run"]).where(TABLES["sync_run"].c.id == run_id).values(
                 finished_at=utcnow(), status=status, counts=totals | {"purged": purged,
                                                                       "clusters_tombstoned": len(tombstoned)},
-                error=error))
+                error=clean(error)))
             if outcomes:
-                conn.execute(TABLES["sync_outcome"].insert(), [
+                conn.execute(TABLES["sync_outcome"].insert(), [clean(
                     {"run_id": run_id, "provider": o.provider, "cluster_key": o.cluster,
                      "status": "ok" if o.ok else "failed", "error": o.error, "counts": o.counts,
-                     "duration_s": round(o.duration_s, 4), "started_at": now} for o in outcomes])
+                     "duration_s": round(o.duration_s, 4), "started_at": now}) for o in outcomes])
         bound.info("sync_finished", status=status, clusters=len(work), failed=len(failures),
                    duration_s=round(duration, 3))
         return SyncReport(run_id, status, outcomes, duration, tombstoned, purged)
@@ -207,6 +224,10 @@ class InventorySync:
 
     def _sync_cluster(self, provider: ClusterProvider, ref: ClusterRef) -> Outcome:
         started = time.monotonic()
+        invalid = _ref_problem(ref)
+        if invalid:
+            log.warning("cluster_invalid", cluster=printable(ref.key, 200), error=invalid)
+            return Outcome(ref.provider, printable(ref.key, 200), False, f"invalid cluster reference: {invalid}")
         clog = log.bind(cluster=ref.key)
         try:
             kube = provider.connect(ref)
@@ -247,6 +268,7 @@ class InventorySync:
         merged: dict[str, Any] = {}
         problems: list[dict[str, Any]] = []
         labels: dict[str, int] = {}
+        examples: dict[str, list[str]] = {}
         failed = 0
         for name, result in zip(names, results, strict=True):
             if isinstance(result, BaseException):
@@ -259,5 +281,9 @@ class InventorySync:
                     merged[fname] = value
             for label, count in result.problems.items():
                 labels[label] = labels.get(label, 0) + count
-        problems += [{"label": label, "count": count} for label, count in sorted(labels.items())]
+            for label, objects in result.problem_objects.items():
+                shown = examples.setdefault(label, [])
+                shown += [printable(n, 120) for n in objects][:EXAMPLES - len(shown)]  # enrichers shorten to 80
+        problems += [{"label": label, "count": count} | ({"objects": examples[label]} if examples.get(label) else {})
+                     for label, count in sorted(labels.items())]
         return Facts(**merged), problems, failed
