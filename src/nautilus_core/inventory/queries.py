@@ -13,6 +13,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.engine import Engine
 
 from nautilus_core.db import metadata, utcnow
+from nautilus_core.inventory.endpoint import strip_credentials
 from nautilus_core.inventory.runs import interrupted_error, is_dead
 
 TABLES = metadata.tables
@@ -39,7 +40,10 @@ def clusters(engine: Engine, providers: Sequence[str] = (), names: Sequence[str]
     if not include_deleted:
         query = query.where(CLUSTER.c.deleted_at.is_(None))
     with engine.connect() as conn:
-        return [_plain(r) for r in conn.execute(query).mappings()]
+        rows = [_plain(r) for r in conn.execute(query).mappings()]
+    for row in rows:  # rows written before endpoints were stored without credentials
+        row["endpoint"] = strip_credentials(row.get("endpoint"))
+    return rows
 
 
 def _children(engine: Engine, table: Table, order: Sequence[str], providers: Sequence[str],

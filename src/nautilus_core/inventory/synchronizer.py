@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from nautilus_core.db import metadata, row_hash, touch, upsert
+from nautilus_core.inventory.endpoint import strip_credentials
 from nautilus_core.inventory.parse import EXAMPLES, MAX_NAME, printable
 from nautilus_core.types import ClusterRef, Facts
 
@@ -43,7 +44,7 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 def _parse_ts(value: str | None) -> datetime | None:
-    if not value:
+    if not value or not isinstance(value, str):
         return None
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -73,7 +74,8 @@ def cluster_values(ref: ClusterRef, facts: Facts, problems: list[dict[str, Any]]
     """The cluster row's synced columns this run can vouch for (the rest are left as they are)."""
     values: dict[str, Any] = {
         "key": ref.key, "provider": ref.provider, "account": ref.account, "location": ref.location,
-        "name": ref.name, "status": ref.status, "endpoint": ref.endpoint, "labels": dict(ref.labels),
+        "name": ref.name, "status": ref.status, "endpoint": strip_credentials(ref.endpoint),
+        "labels": dict(ref.labels),
         "problems": problems,
     }
     if facts.kubernetes_version is not None or ref.version is not None:
