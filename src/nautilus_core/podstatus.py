@@ -24,6 +24,12 @@ class MalformedPod(ValueError):
         self.field = field
 
 
+INIT_FIELD, FIELD = "status.initContainerStatuses", "status.containerStatuses"
+INIT_RESTARTS, INIT_NAME = f"{INIT_FIELD}.restartCount", f"{INIT_FIELD}.name"
+INIT_WAITING, INIT_TERMINATED = f"{INIT_FIELD}.state.waiting.reason", f"{INIT_FIELD}.state.terminated"
+RESTARTS, WAITING, TERMINATED = f"{FIELD}.restartCount", f"{FIELD}.state.waiting.reason", f"{FIELD}.state.terminated"
+
+
 @dataclass(frozen=True)
 class PodStatus:
     status: str
@@ -40,7 +46,7 @@ class PodStatus:
 def _map(value: Any, field: str) -> Mapping[str, Any]:
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise MalformedPod(field)
     return value
 
@@ -48,8 +54,11 @@ def _map(value: Any, field: str) -> Mapping[str, Any]:
 def _maps(value: Any, field: str) -> Sequence[Mapping[str, Any]]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+    if not isinstance(value, list):
         raise MalformedPod(field)
+    for item in value:
+        if type(item) is not dict and not isinstance(item, Mapping):
+            raise MalformedPod(field)
     return value
 
 
@@ -57,17 +66,17 @@ def _text(value: Any, field: str) -> str | None:
     """An optional string; a NUL byte makes it unusable (it would become a database key)."""
     if value is None:
         return None
-    if not isinstance(value, str) or "\x00" in value:
+    if type(value) is not str or "\x00" in value:
         raise MalformedPod(field)
     return value
 
 
 def _int(value: Any, field: str) -> int:
+    if type(value) is int:  # the common case first (bool is a subclass of int: refused below)
+        return value
     if value is None:
         return 0
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise MalformedPod(field)
-    return value
+    raise MalformedPod(field)
 
 
 def _condition(pod_status: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
@@ -78,22 +87,28 @@ def _condition(pod_status: Mapping[str, Any], kind: str) -> Mapping[str, Any] | 
 
 
 def _terminated_reason(term: Mapping[str, Any], field: str, prefix: str = "") -> str:
-    reason = _text(term.get("reason"), f"{field}.reason")
+    reason, signal, code = term.get("reason"), term.get("signal"), term.get("exitCode")
     if reason:
-        return f"{prefix}{reason}"
-    signal = _int(term.get("signal"), f"{field}.signal")
+        return f"{prefix}{_text(reason, field + '.reason')}"
     if signal:
-        return f"{prefix}Signal:{signal}"
-    return f"{prefix}ExitCode:{_int(term.get('exitCode'), f'{field}.exitCode')}"
+        return f"{prefix}Signal:{_int(signal, field + '.signal')}"
+    return f"{prefix}ExitCode:{_int(code, field + '.exitCode')}"
 
 
 def _state(cs: Mapping[str, Any], field: str) -> tuple[Mapping[str, Any], Mapping[str, Any] | None,
                                                       Mapping[str, Any] | None]:
-    state = _map(cs.get("state"), f"{field}.state")
+    state = cs.get("state")
+    if state is None:
+        return {}, None, None
+    if type(state) is not dict and not isinstance(state, Mapping):
+        raise MalformedPod(f"{field}.state")
     term = state.get("terminated")
     waiting = state.get("waiting")
-    return (state, None if term is None else _map(term, f"{field}.state.terminated"),
-            None if waiting is None else _map(waiting, f"{field}.state.waiting"))
+    if term is not None and type(term) is not dict and not isinstance(term, Mapping):
+        raise MalformedPod(f"{field}.state.terminated")
+    if waiting is not None and type(waiting) is not dict and not isinstance(waiting, Mapping):
+        raise MalformedPod(f"{field}.state.waiting")
+    return state, term, waiting
 
 
 def pod_status(pod: Mapping[str, Any]) -> PodStatus:
@@ -101,7 +116,7 @@ def pod_status(pod: Mapping[str, Any]) -> PodStatus:
 
     :raises MalformedPod: a field this reads has the wrong type (the exception names it).
     """
-    if not isinstance(pod, Mapping):
+    if type(pod) is not dict and not isinstance(pod, Mapping):
         raise MalformedPod("object")
     spec = _map(pod.get("spec"), "spec")
     status = _map(pod.get("status"), "status")
@@ -121,19 +136,19 @@ def pod_status(pod: Mapping[str, Any]) -> PodStatus:
     initializing = False
 
     init_statuses = _maps(status.get("initContainerStatuses"), "status.initContainerStatuses")
-    init_field = "status.initContainerStatuses"
+    init_field = INIT_FIELD
     for i, cs in enumerate(init_statuses):
-        restarts += _int(cs.get("restartCount"), f"{init_field}.restartCount")
+        restarts += _int(cs.get("restartCount"), INIT_RESTARTS)
         _, term, waiting = _state(cs, init_field)
         if term is not None and term.get("exitCode") == 0:
             continue
-        if _text(cs.get("name"), f"{init_field}.name") in sidecars and cs.get("started"):
+        if _text(cs.get("name"), INIT_NAME) in sidecars and cs.get("started"):
             if cs.get("ready"):
                 ready += 1
             continue
-        waiting_reason = _text((waiting or {}).get("reason"), f"{init_field}.state.waiting.reason")
+        waiting_reason = _text((waiting or {}).get("reason"), INIT_WAITING)
         if term is not None:
-            reason = _terminated_reason(term, f"{init_field}.state.terminated", "Init:")
+            reason = _terminated_reason(term, INIT_TERMINATED, "Init:")
         elif waiting_reason and waiting_reason != "PodInitializing":
             reason = f"Init:{waiting_reason}"
         else:
@@ -143,18 +158,18 @@ def pod_status(pod: Mapping[str, Any]) -> PodStatus:
 
     initialized = _condition(status, "Initialized")
     if not initializing or (initialized and initialized.get("status") == "True"):
-        restarts = sum(_int(cs.get("restartCount"), f"{init_field}.restartCount") for cs in init_statuses
-                       if _text(cs.get("name"), f"{init_field}.name") in sidecars)
+        restarts = sum(_int(cs.get("restartCount"), INIT_RESTARTS) for cs in init_statuses
+                       if _text(cs.get("name"), INIT_NAME) in sidecars)
         has_running = False
-        field = "status.containerStatuses"
+        field = FIELD
         for cs in reversed(_maps(status.get("containerStatuses"), field)):
-            restarts += _int(cs.get("restartCount"), f"{field}.restartCount")
+            restarts += _int(cs.get("restartCount"), RESTARTS)
             state, term, waiting = _state(cs, field)
-            waiting_reason = _text((waiting or {}).get("reason"), f"{field}.state.waiting.reason")
+            waiting_reason = _text((waiting or {}).get("reason"), WAITING)
             if waiting_reason:
                 reason = waiting_reason
             elif term is not None:
-                reason = _terminated_reason(term, f"{field}.state.terminated")
+                reason = _terminated_reason(term, TERMINATED)
             elif "running" in state and cs.get("ready"):
                 has_running = True
                 ready += 1
