@@ -3,7 +3,9 @@
 Providers discover concurrently; clusters are processed with bounded concurrency; every enricher
 runs against every cluster (one failing enricher is recorded and hides nothing else); each
 cluster's facts are written in one transaction. A provider or cluster that fails keeps its rows
-exactly as they were. Called by ``Nautilus.sync_inventory`` (and so ``nautilus inventory sync``).
+exactly as they were; a provider whose discovery was partial (``PartialDiscovery``) has the
+clusters it found synced and none of its clusters tombstoned. The run's ``sync_run`` row is kept
+alive by a heartbeat (``inventory.runs``). Called by ``Nautilus.sync_inventory`` (and so ``nautilus inventory sync``).
 """
 
 from __future__ import annotations
