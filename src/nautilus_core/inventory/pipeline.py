@@ -218,7 +218,8 @@ class InventorySync:
             return list(provider.discover()), None
         except PartialDiscovery as exc:
             found = [c for c in exc.clusters if isinstance(c, ClusterRef)]
-            error = redact_text(f"discovery incomplete ({len(found)} clusters found): {exc}")[:2000]
+            prefix = f"discovery incomplete ({len(found)} clusters found): " if found else ""
+            error = redact_text(f"{prefix}{exc}")[:2000]
             return found, Outcome(provider.name, None, False, error, counts={"clusters": len(found)},
                                   duration_s=time.monotonic() - started)
         except Exception as exc:  # a provider failure must not stop the others
