@@ -98,23 +98,30 @@ def write_cluster(conn: Connection, ref: ClusterRef, facts: Facts, problems: lis
                   now: datetime) -> dict[str, dict[str, int]]:
     """Upsert the cluster and its children; returns counts per table. Caller owns the transaction.
 
-    The cluster row is created with ``INSERT .. ON CONFLICT DO NOTHING`` and then locked, so runs
-    writing the same cluster at once (several ``inventory sync`` processes) take turns instead of
-    failing on the unique key. A child whose key cannot be stored (a NUL byte, a name longer than
-    ``MAX_KEY``) is left out and counted in the cluster's problems; NUL bytes elsewhere become U+FFFD.
+    The cluster row is locked (``SELECT .. FOR UPDATE``) or created with ``INSERT .. ON CONFLICT DO
+    NOTHING`` (then locked), so runs writing the same cluster at once (several ``inventory sync``
+    processes) take turns instead of failing on the unique key. A child whose key cannot be stored
+    (a NUL byte, longer than ``MAX_KEY``) is left out and counted in the cluster's problems; NUL
+    bytes elsewhere become U+FFFD.
     """
     problems = list(problems)
     children = {kind: _storable(kind, rows, problems) for kind, rows in child_rows(facts).items()}
     values = clean(cluster_values(ref, facts, problems))
     counts = {"cluster": {"inserted": 0, "updated": 0, "unchanged": 0, "tombstoned": 0}}
-    row = values | {"first_seen_at": now, "last_seen_at": now, "deleted_at": None, "data_hash": row_hash(values)}
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(CLUSTER)
-    cluster_id = conn.execute(insert.values(**row).on_conflict_do_nothing(index_elements=["key"])
-                              .returning(CLUSTER.c.id)).scalar()
+    locked = select(CLUSTER).where(CLUSTER.c.key == ref.key).with_for_update()
+    existing = conn.execute(locked).mappings().first()
+    cluster_id = None
+    if existing is None:
+        row = values | {"first_seen_at": now, "last_seen_at": now, "deleted_at": None, "data_hash": row_hash(values)}
+        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(CLUSTER)
+        cluster_id = conn.execute(insert.values(**row).on_conflict_do_nothing(index_elements=["key"])
+                                  .returning(CLUSTER.c.id)).scalar()
+        if cluster_id is None:  # a concurrent run inserted it meanwhile: its commit is visible now
+            existing = conn.execute(locked).mappings().one()
     if cluster_id is not None:
         counts["cluster"]["inserted"] = 1
-    else:  # it exists (maybe just committed by a concurrent run): wait for it and take it
-        existing = conn.execute(select(CLUSTER).where(CLUSTER.c.key == ref.key).with_for_update()).mappings().one()
+    else:
+        assert existing is not None
         cluster_id = existing["id"]
         changed = {k: v for k, v in values.items() if existing[k] != v}
         if changed or existing["deleted_at"] is not None:
