@@ -6,6 +6,12 @@ Every module raises these; only the CLI turns them into click exceptions and exi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nautilus_core.types import ClusterRef
+
 
 class NautilusError(Exception):
     """Base of every error Nautilus raises on purpose."""
@@ -50,3 +56,18 @@ class InvalidObjectError(PermanentError):
         self.obj = obj
         self.field = field
         self.problem = problem
+
+
+class PartialDiscovery(NautilusError):
+    """A provider found some clusters but not all it should have seen (a kubeconfig file that cannot be
+    read, a region, project, subscription or page that failed).
+
+    Raised by ``ClusterProvider.discover`` with what it did find: the pipeline syncs ``clusters``,
+    records the provider as failed with ``problems`` (each naming the file/region and what went
+    wrong), and tombstones none of that provider's clusters in this run.
+    """
+
+    def __init__(self, clusters: Iterable[ClusterRef], problems: Iterable[str]) -> None:
+        self.clusters: tuple[ClusterRef, ...] = tuple(clusters)
+        self.problems: tuple[str, ...] = tuple(problems) or ("discovery incomplete",)
+        super().__init__("; ".join(self.problems))

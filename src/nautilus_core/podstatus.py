@@ -3,13 +3,31 @@
 Follows the rules of kubectl's printPod (see REFERENCE.md): phase, then pod reason, init
 containers in order, regular containers from last to first, then deletion. Pure functions on
 raw JSON (no client models). Used by the inventory enrichers (pod counts by status) and pod watch.
+
+Every field read is type-checked: a pod whose answer does not have the shape of a Pod (a reason
+that is a number, a container status that is a string, a NUL byte in a reason) raises
+:class:`MalformedPod` naming the field, never a bare ``TypeError`` from deep inside.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+
+class MalformedPod(ValueError):
+    """A pod field has the wrong type or an unusable value; ``field`` is its path (``status.reason``)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"malformed-{field}")
+        self.field = field
+
+
+INIT_FIELD, FIELD = "status.initContainerStatuses", "status.containerStatuses"
+INIT_RESTARTS, INIT_NAME = f"{INIT_FIELD}.restartCount", f"{INIT_FIELD}.name"
+INIT_WAITING, INIT_TERMINATED = f"{INIT_FIELD}.state.waiting.reason", f"{INIT_FIELD}.state.terminated"
+RESTARTS, WAITING, TERMINATED = f"{FIELD}.restartCount", f"{FIELD}.state.waiting.reason", f"{FIELD}.state.terminated"
 
 
 @dataclass(frozen=True)
@@ -25,54 +43,114 @@ class PodStatus:
         return f"{self.ready}/{self.total}"
 
 
+def _map(value: Any, field: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if type(value) is not dict and not isinstance(value, Mapping):
+        raise MalformedPod(field)
+    return value
+
+
+def _maps(value: Any, field: str) -> Sequence[Mapping[str, Any]]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise MalformedPod(field)
+    for item in value:
+        if type(item) is not dict and not isinstance(item, Mapping):
+            raise MalformedPod(field)
+    return value
+
+
+def _text(value: Any, field: str) -> str | None:
+    """An optional string; a NUL byte makes it unusable (it would become a database key)."""
+    if value is None:
+        return None
+    if type(value) is not str or "\x00" in value:
+        raise MalformedPod(field)
+    return value
+
+
+def _int(value: Any, field: str) -> int:
+    if type(value) is int:  # the common case first (bool is a subclass of int: refused below)
+        return value
+    if value is None:
+        return 0
+    raise MalformedPod(field)
+
+
 def _condition(pod_status: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
-    for cond in pod_status.get("conditions") or ():
+    for cond in _maps(pod_status.get("conditions"), "status.conditions"):
         if cond.get("type") == kind:
             return cond
     return None
 
 
-def _terminated_reason(term: Mapping[str, Any], prefix: str = "") -> str:
-    if term.get("reason"):
-        return f"{prefix}{term['reason']}"
-    if term.get("signal"):
-        return f"{prefix}Signal:{term['signal']}"
-    return f"{prefix}ExitCode:{term.get('exitCode', 0)}"
+def _terminated_reason(term: Mapping[str, Any], field: str, prefix: str = "") -> str:
+    reason, signal, code = term.get("reason"), term.get("signal"), term.get("exitCode")
+    if reason:
+        return f"{prefix}{_text(reason, field + '.reason')}"
+    if signal:
+        return f"{prefix}Signal:{_int(signal, field + '.signal')}"
+    return f"{prefix}ExitCode:{_int(code, field + '.exitCode')}"
+
+
+def _state(cs: Mapping[str, Any], field: str) -> tuple[Mapping[str, Any], Mapping[str, Any] | None,
+                                                      Mapping[str, Any] | None]:
+    state = cs.get("state")
+    if state is None:
+        return {}, None, None
+    if type(state) is not dict and not isinstance(state, Mapping):
+        raise MalformedPod(f"{field}.state")
+    term = state.get("terminated")
+    waiting = state.get("waiting")
+    if term is not None and type(term) is not dict and not isinstance(term, Mapping):
+        raise MalformedPod(f"{field}.state.terminated")
+    if waiting is not None and type(waiting) is not dict and not isinstance(waiting, Mapping):
+        raise MalformedPod(f"{field}.state.waiting")
+    return state, term, waiting
 
 
 def pod_status(pod: Mapping[str, Any]) -> PodStatus:
-    """The STATUS kubectl would print for ``pod`` (a raw API dict), with READY and RESTARTS."""
-    spec = pod.get("spec") or {}
-    status = pod.get("status") or {}
-    meta = pod.get("metadata") or {}
-    reason = status.get("phase") or "Unknown"
-    if status.get("reason"):
-        reason = status["reason"]
+    """The STATUS kubectl would print for ``pod`` (a raw API dict), with READY and RESTARTS.
+
+    :raises MalformedPod: a field this reads has the wrong type (the exception names it).
+    """
+    if type(pod) is not dict and not isinstance(pod, Mapping):
+        raise MalformedPod("object")
+    spec = _map(pod.get("spec"), "spec")
+    status = _map(pod.get("status"), "status")
+    meta = _map(pod.get("metadata"), "metadata")
+    phase = _text(status.get("phase"), "status.phase")
+    pod_reason = _text(status.get("reason"), "status.reason")
+    reason = pod_reason or phase or "Unknown"
     scheduled = _condition(status, "PodScheduled")
     if scheduled and scheduled.get("reason") == "SchedulingGated":
         reason = "SchedulingGated"
 
-    init_specs = spec.get("initContainers") or ()
-    sidecars = {c.get("name") for c in init_specs if c.get("restartPolicy") == "Always"}
-    total = len(spec.get("containers") or ()) + len(sidecars)
+    init_specs = _maps(spec.get("initContainers"), "spec.initContainers")
+    sidecars = {_text(c.get("name"), "spec.initContainers.name") for c in init_specs
+                if c.get("restartPolicy") == "Always"}
+    total = len(_maps(spec.get("containers"), "spec.containers")) + len(sidecars)
     ready = restarts = 0
     initializing = False
 
-    init_statuses = status.get("initContainerStatuses") or ()
+    init_statuses = _maps(status.get("initContainerStatuses"), "status.initContainerStatuses")
+    init_field = INIT_FIELD
     for i, cs in enumerate(init_statuses):
-        restarts += int(cs.get("restartCount") or 0)
-        state = cs.get("state") or {}
-        term, waiting = state.get("terminated"), state.get("waiting")
+        restarts += _int(cs.get("restartCount"), INIT_RESTARTS)
+        _, term, waiting = _state(cs, init_field)
         if term is not None and term.get("exitCode") == 0:
             continue
-        if cs.get("name") in sidecars and cs.get("started"):
+        if _text(cs.get("name"), INIT_NAME) in sidecars and cs.get("started"):
             if cs.get("ready"):
                 ready += 1
             continue
+        waiting_reason = _text((waiting or {}).get("reason"), INIT_WAITING)
         if term is not None:
-            reason = _terminated_reason(term, "Init:")
-        elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
-            reason = f"Init:{waiting['reason']}"
+            reason = _terminated_reason(term, INIT_TERMINATED, "Init:")
+        elif waiting_reason and waiting_reason != "PodInitializing":
+            reason = f"Init:{waiting_reason}"
         else:
             reason = f"Init:{i}/{len(init_specs)}"
         initializing = True
@@ -80,19 +158,18 @@ def pod_status(pod: Mapping[str, Any]) -> PodStatus:
 
     initialized = _condition(status, "Initialized")
     if not initializing or (initialized and initialized.get("status") == "True"):
-        restarts = sum(int(cs.get("restartCount") or 0) for cs in init_statuses
-                       if cs.get("name") in sidecars)
+        restarts = sum(_int(cs.get("restartCount"), INIT_RESTARTS) for cs in init_statuses
+                       if _text(cs.get("name"), INIT_NAME) in sidecars)
         has_running = False
-        for cs in reversed(status.get("containerStatuses") or ()):
-            restarts += int(cs.get("restartCount") or 0)
-            state = cs.get("state") or {}
-            waiting, term = state.get("waiting"), state.get("terminated")
-            if waiting and waiting.get("reason"):
-                reason = waiting["reason"]
-            elif term is not None and term.get("reason"):
-                reason = term["reason"]
+        field = FIELD
+        for cs in reversed(_maps(status.get("containerStatuses"), field)):
+            restarts += _int(cs.get("restartCount"), RESTARTS)
+            state, term, waiting = _state(cs, field)
+            waiting_reason = _text((waiting or {}).get("reason"), WAITING)
+            if waiting_reason:
+                reason = waiting_reason
             elif term is not None:
-                reason = _terminated_reason(term)
+                reason = _terminated_reason(term, TERMINATED)
             elif "running" in state and cs.get("ready"):
                 has_running = True
                 ready += 1
@@ -101,8 +178,8 @@ def pod_status(pod: Mapping[str, Any]) -> PodStatus:
             reason = "Running" if pod_ready and pod_ready.get("status") == "True" else "NotReady"
 
     if meta.get("deletionTimestamp"):
-        if status.get("reason") == "NodeLost":
+        if pod_reason == "NodeLost":
             reason = "Unknown"
-        elif status.get("phase") not in ("Succeeded", "Failed"):
+        elif phase not in ("Succeeded", "Failed"):
             reason = "Terminating"
     return PodStatus(reason, ready, total, restarts, initializing)

@@ -101,6 +101,8 @@ class Facts:
     services: tuple[ServiceFacts, ...] | None = None
     nodes: tuple[NodeFacts, ...] | None = None
     problems: Mapping[str, int] = field(default_factory=dict)
+    #: a few printable names of the objects counted in ``problems``, by the same labels
+    problem_objects: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -110,7 +112,21 @@ class ClusterProvider(Protocol):
     name: str
 
     def discover(self) -> Iterable[ClusterRef]:
-        """Every cluster visible with the ambient credentials. Raise on failure; never return partial."""
+        """Every cluster visible with the ambient credentials.
+
+        Discovery is all or nothing as far as deletion goes: the pipeline tombstones a provider's
+        clusters that are missing from a *complete* answer only. So:
+
+        * everything was seen: return (or yield) the clusters;
+        * nothing could be listed: raise any exception (the provider is recorded as failed, its
+          clusters keep their rows);
+        * part of the fleet could not be listed (a kubeconfig file, region, project, subscription or
+          page failed): raise :class:`nautilus_core.errors.PartialDiscovery` with the clusters that
+          were found and one problem per failed part naming it. Those clusters are synced, the
+          provider is recorded as failed, and none of its clusters is tombstoned.
+
+        Never return a partial list as if it were complete.
+        """
         ...
 
     def connect(self, cluster: ClusterRef) -> KubeClient:

@@ -359,3 +359,18 @@ def test_row_hash_ignores_key_order_and_sees_value_changes() -> None:
     assert row_hash({"a": 1, "b": [1, 2]}) == row_hash({"b": [1, 2], "a": 1})
     assert row_hash({"a": 1, "b": [1, 2]}) != row_hash({"a": 1, "b": [2, 1]})
     assert row_hash({"a": 1, "skip": 2}, exclude=("skip",)) == row_hash({"a": 1})
+
+
+@pytest.mark.parametrize("count", [3, PG_COPY_MIN_ROWS])
+def test_json_lists_of_any_length_are_stored_as_they_are(engine: Engine, count: int) -> None:
+    """A JSON list column (service ports) keeps each row's list, whatever its length, on both paths."""
+    from nautilus_core.db import Service
+
+    cid = _cluster(engine)
+    rows = [{"cluster_id": cid, "namespace": "a", "name": f"s{i}", "ports": [{"port": 80 + j} for j in range(i % 3)],
+             "labels": {"i": str(i)}, "last_seen_at": T0, "data_hash": str(i)} for i in range(count)]
+    with engine.begin() as conn:
+        upsert(conn, Service, rows, key=("cluster_id", "namespace", "name"))
+    with engine.connect() as conn:
+        stored = {r.name: r.ports for r in conn.execute(select(Service.__table__))}  # type: ignore[attr-defined]
+    assert stored == {r["name"]: r["ports"] for r in rows}

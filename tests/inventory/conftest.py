@@ -55,3 +55,4 @@ class Fleet:
 @pytest.fixture
 def fleet(kube_fleet: Any, tmp_path: Path) -> Fleet:
     return Fleet(kube_fleet(["east", "west"]), tmp_path / "kubeconfig")
+

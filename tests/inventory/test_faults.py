@@ -129,8 +129,12 @@ def test_malformed_objects_are_counted_not_fatal(app, fleet):
     assert report.status == "succeeded", report.summary()
     west = app.inventory("clusters", clusters=["west"])[0]
     labels = {p["label"]: p["count"] for p in west["problems"] if "label" in p}
-    assert labels == {"node:missing-metadata.name": 1, "node:malformed": 2}
-    assert [n["name"] for n in app.inventory("nodes", clusters=["west"])] == [good["metadata"]["name"]]
+    assert labels == {"node:missing-metadata.name": 1, "node:not-an-object": 1, "node:malformed-status.conditions": 1}
+    named = {p["label"]: p.get("objects") for p in west["problems"] if "label" in p}
+    assert named["node:malformed-status.conditions"] == ["weird"]
+    # a node with one unreadable field is kept (its conditions unknown); one without a name cannot be
+    nodes = {n["name"]: n for n in app.inventory("nodes", clusters=["west"])}
+    assert set(nodes) == {good["metadata"]["name"], "weird"} and nodes["weird"]["ready"] is None
     assert west["pod_counts"]["Martian"] == 1
 
 

@@ -142,7 +142,8 @@ def upsert(
 
     if dialect == "postgresql":
         step = max(1, batch_rows)
-        arrays = [bindparam(f"p_{c}", type_=postgresql.ARRAY(tbl.c[c].type)) for c in plan.columns]
+        # dimensions=1: a JSON list value is one element (a jsonb array), not a nested SQL array
+        arrays = [bindparam(f"p_{c}", type_=postgresql.ARRAY(tbl.c[c].type, dimensions=1)) for c in plan.columns]
         source = func.unnest(*arrays).table_valued(*plan.columns).render_derived()
         stmt = postgresql.insert(tbl).from_select(plan.columns, select(*[source.c[c] for c in plan.columns]))
 

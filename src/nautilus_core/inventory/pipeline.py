@@ -3,7 +3,9 @@
 Providers discover concurrently; clusters are processed with bounded concurrency; every enricher
 runs against every cluster (one failing enricher is recorded and hides nothing else); each
 cluster's facts are written in one transaction. A provider or cluster that fails keeps its rows
-exactly as they were. Called by ``Nautilus.sync_inventory`` (and so ``nautilus inventory sync``).
+exactly as they were; a provider whose discovery was partial (``PartialDiscovery``) has the
+clusters it found synced and none of its clusters tombstoned. The run's ``sync_run`` row is kept
+alive by a heartbeat (``inventory.runs``). Called by ``Nautilus.sync_inventory`` (and so ``nautilus inventory sync``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -23,7 +25,17 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from nautilus_core.db import metadata, utcnow
-from nautilus_core.inventory.synchronizer import purge_tombstones, tombstone_clusters, write_cluster
+from nautilus_core.errors import PartialDiscovery
+from nautilus_core.inventory.parse import EXAMPLES, printable
+from nautilus_core.inventory.runs import HEARTBEAT_INTERVAL, RunRecord
+from nautilus_core.inventory.synchronizer import (
+    MAX_KEY,
+    clean,
+    key_problem,
+    purge_tombstones,
+    tombstone_clusters,
+    write_cluster,
+)
 from nautilus_core.logs import redact_text
 from nautilus_core.types import ClusterProvider, ClusterRef, Enricher, Facts
 
@@ -89,6 +101,15 @@ class SyncReport:
         return text + (f" (failed: {failed})" if failed else "")
 
 
+def _ref_problem(ref: ClusterRef) -> str | None:
+    """Why a provider's cluster reference cannot be stored on every backend (``None``: it can)."""
+    for part in ("provider", "account", "location", "name"):
+        problem = key_problem(getattr(ref, part))
+        if problem:
+            return f"{part} {problem}"
+    return None if len(ref.key) <= 3 * MAX_KEY else f"key longer than {3 * MAX_KEY} characters"
+
+
 def _error_text(exc: BaseException) -> str:
     return redact_text(f"{type(exc).__name__}: {exc}")[:2000]
 
@@ -101,7 +122,9 @@ class InventorySync:
                  enrichers: Mapping[str, Enricher], *, contexts: Sequence[str] = (),
                  concurrency: int = 4, enricher_concurrency: int = 4,
                  retention: timedelta = timedelta(days=30), shard: Shard | None = None,
-                 progress: Callable[[Outcome], None] | None = None) -> None:
+                 progress: Callable[[Outcome], None] | None = None,
+                 heartbeat: float = HEARTBEAT_INTERVAL) -> None:
+        self.heartbeat = heartbeat
         self.engine = engine.execution_options(nautilus_sqlite_begin="IMMEDIATE")  # see ResourceStore
         self.providers, self.enrichers = dict(providers), dict(enrichers)
         self.contexts = set(contexts)
@@ -115,10 +138,14 @@ class InventorySync:
         started = time.monotonic()
         now = utcnow()
         scope = {"providers": sorted(self.providers), "contexts": sorted(self.contexts)}
-        with self.engine.begin() as conn:
-            run_id = conn.execute(TABLES["sync_run"].insert().values(
-                started_at=now, status="running", scope=scope,
-                shard=str(self.shard) if self.shard else None).returning(TABLES["sync_run"].c.id)).scalar_one()
+        record = RunRecord(self.engine, self._writing, interval=self.heartbeat)
+        run_id = record.start(now, scope=scope, shard=str(self.shard) if self.shard else None)
+        try:
+            return self._run(run_id, record, started, now)
+        finally:
+            record.stop()
+
+    def _run(self, run_id: int, record: RunRecord, started: float, now: datetime) -> SyncReport:
         bound = log.bind(run_id=run_id)
         outcomes: list[Outcome] = []
         tombstoned: list[str] = []
@@ -127,14 +154,14 @@ class InventorySync:
             discovered = dict(zip(self.providers, pool.map(self._discover, self.providers.values()),
                                   strict=True))
         work: list[tuple[ClusterProvider, ClusterRef]] = []
-        for name, result in discovered.items():
+        for name, (result, failure) in discovered.items():
             provider = self.providers[name]
-            if isinstance(result, Outcome):
-                outcomes.append(result)
-                bound.warning("provider_failed", provider=name, error=result.error)
-                continue
-            outcomes.append(Outcome(name, None, True, counts={"clusters": len(result)}))
-            if not self.contexts:
+            if failure is not None:
+                outcomes.append(failure)
+                bound.warning("provider_failed", provider=name, error=failure.error, clusters_found=len(result))
+            else:
+                outcomes.append(Outcome(name, None, True, counts={"clusters": len(result)}))
+            if failure is None and not self.contexts:  # only a complete answer may tombstone
                 with self._writing(), self.engine.begin() as conn:
                     owns = self.shard.owns if self.shard else (lambda key: True)
                     tombstoned += tombstone_clusters(conn, name, {c.key for c in result}, now, owns)
@@ -155,7 +182,9 @@ class InventorySync:
                 purged = purge_tombstones(conn, self.retention, utcnow())
         duration = time.monotonic() - started
         failures = [o for o in outcomes if not o.ok]
-        status = "succeeded" if not failures else ("failed" if len(failures) == len(outcomes) else "partial")
+        # "failed" when nothing was written: no cluster synced, even in part (an enricher may fail alone)
+        wrote = any(o.cluster and (o.ok or o.counts) for o in outcomes)
+        status = "succeeded" if not failures else ("partial" if wrote else "failed")
         totals: dict[str, dict[str, int]] = {}
         for o in outcomes:
             for table, counts in o.counts.items():
@@ -164,16 +193,17 @@ class InventorySync:
                     for k, v in counts.items():
                         bucket[k] = bucket.get(k, 0) + v
         error = "; ".join(f"{o.cluster or o.provider}: {o.error}" for o in failures)[:4000] or None
+        record.stop()  # before taking the write lock the heartbeat may be waiting for
         with self._writing(), self.engine.begin() as conn:
             conn.execute(update(TABLES["sync_run"]).where(TABLES["sync_run"].c.id == run_id).values(
                 finished_at=utcnow(), status=status, counts=totals | {"purged": purged,
                                                                       "clusters_tombstoned": len(tombstoned)},
-                error=error))
+                error=clean(error)))
             if outcomes:
-                conn.execute(TABLES["sync_outcome"].insert(), [
+                conn.execute(TABLES["sync_outcome"].insert(), [clean(
                     {"run_id": run_id, "provider": o.provider, "cluster_key": o.cluster,
                      "status": "ok" if o.ok else "failed", "error": o.error, "counts": o.counts,
-                     "duration_s": round(o.duration_s, 4), "started_at": now} for o in outcomes])
+                     "duration_s": round(o.duration_s, 4), "started_at": now}) for o in outcomes])
         bound.info("sync_finished", status=status, clusters=len(work), failed=len(failures),
                    duration_s=round(duration, 3))
         return SyncReport(run_id, status, outcomes, duration, tombstoned, purged)
@@ -181,15 +211,26 @@ class InventorySync:
     def _writing(self) -> Any:
         return self._write_lock or nullcontext()
 
-    def _discover(self, provider: ClusterProvider) -> list[ClusterRef] | Outcome:
+    def _discover(self, provider: ClusterProvider) -> tuple[list[ClusterRef], Outcome | None]:
+        """The clusters to sync and, when discovery was not complete, the provider's failure."""
         started = time.monotonic()
         try:
-            return list(provider.discover())
+            return list(provider.discover()), None
+        except PartialDiscovery as exc:
+            found = [c for c in exc.clusters if isinstance(c, ClusterRef)]
+            prefix = f"discovery incomplete ({len(found)} clusters found): " if found else ""
+            error = redact_text(f"{prefix}{exc}")[:2000]
+            return found, Outcome(provider.name, None, False, error, counts={"clusters": len(found)},
+                                  duration_s=time.monotonic() - started)
         except Exception as exc:  # a provider failure must not stop the others
-            return Outcome(provider.name, None, False, _error_text(exc), duration_s=time.monotonic() - started)
+            return [], Outcome(provider.name, None, False, _error_text(exc), duration_s=time.monotonic() - started)
 
     def _sync_cluster(self, provider: ClusterProvider, ref: ClusterRef) -> Outcome:
         started = time.monotonic()
+        invalid = _ref_problem(ref)
+        if invalid:
+            log.warning("cluster_invalid", cluster=printable(ref.key, 200), error=invalid)
+            return Outcome(ref.provider, printable(ref.key, 200), False, f"invalid cluster reference: {invalid}")
         clog = log.bind(cluster=ref.key)
         try:
             kube = provider.connect(ref)
@@ -230,6 +271,7 @@ class InventorySync:
         merged: dict[str, Any] = {}
         problems: list[dict[str, Any]] = []
         labels: dict[str, int] = {}
+        examples: dict[str, list[str]] = {}
         failed = 0
         for name, result in zip(names, results, strict=True):
             if isinstance(result, BaseException):
@@ -242,5 +284,9 @@ class InventorySync:
                     merged[fname] = value
             for label, count in result.problems.items():
                 labels[label] = labels.get(label, 0) + count
-        problems += [{"label": label, "count": count} for label, count in sorted(labels.items())]
+            for label, objects in result.problem_objects.items():
+                shown = examples.setdefault(label, [])
+                shown += [printable(n, 120) for n in objects][:EXAMPLES - len(shown)]  # enrichers shorten to 80
+        problems += [{"label": label, "count": count} | ({"objects": examples[label]} if examples.get(label) else {})
+                     for label, count in sorted(labels.items())]
         return Facts(**merged), problems, failed

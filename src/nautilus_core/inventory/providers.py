@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from nautilus_core.errors import PartialDiscovery
 from nautilus_core.types import ClusterRef
 
 if TYPE_CHECKING:  # kube/ imports ``kubernetes`` (0.2-0.3 s): loaded when a provider does work
@@ -19,7 +20,8 @@ class KubeconfigProvider:
     """Each context of the kubeconfig file(s) is a cluster named after the context.
 
     ``KUBECONFIG`` may list several files (``a:b``); like kubectl, the first file defining a
-    context wins. ``contexts`` restricts discovery to those names.
+    context wins. Unlike kubectl, a listed file that is missing is an error (its clusters would
+    otherwise look deleted). ``contexts`` restricts discovery to those names.
     """
 
     name = "kubeconfig"
@@ -35,14 +37,22 @@ class KubeconfigProvider:
         return [os.path.expanduser(p) for p in raw.split(os.pathsep) if p]
 
     def discover(self) -> Iterable[ClusterRef]:
+        """The contexts of every file; a file that is missing or malformed makes the answer partial
+        (:class:`PartialDiscovery` naming the file): the other files' clusters are synced and no
+        cluster of this provider is tombstoned in this run."""
+        from nautilus_core.errors import ConfigError
         from nautilus_core.kube import list_contexts
 
         seen: set[str] = set()
         out = []
+        problems: list[str] = []
         for file in self._files():
-            if not os.path.exists(file) and len(self._files()) > 1:
+            try:
+                contexts = list_contexts(file)
+            except ConfigError as exc:
+                problems.append(str(exc))
                 continue
-            for ctx in list_contexts(file):
+            for ctx in contexts:
                 if ctx.name in seen or (self.contexts and ctx.name not in self.contexts):
                     continue
                 seen.add(ctx.name)
@@ -51,6 +61,8 @@ class KubeconfigProvider:
                     labels={"kubeconfig.cluster": ctx.cluster} if ctx.cluster else {},
                     extra={"kubeconfig": file, "context": ctx.name},
                 ))
+        if problems:
+            raise PartialDiscovery(out, problems)
         return out
 
     def connect(self, cluster: ClusterRef) -> KubeClient:

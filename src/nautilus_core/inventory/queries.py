@@ -1,7 +1,7 @@
 """Read side of the inventory: clusters, namespaces, nodes, services and sync runs as plain dicts.
 
 Called by ``Nautilus`` (and so the ``nautilus inventory`` listing commands). Tombstoned rows are
-hidden unless ``include_deleted``.
+hidden unless ``include_deleted``; a run whose process died shows as ``interrupted``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.engine import Engine
 
-from nautilus_core.db import metadata
+from nautilus_core.db import metadata, utcnow
+from nautilus_core.inventory.endpoint import strip_credentials
+from nautilus_core.inventory.runs import interrupted_error, is_dead
 
 TABLES = metadata.tables
 CLUSTER = TABLES["cluster"]
@@ -38,7 +40,10 @@ def clusters(engine: Engine, providers: Sequence[str] = (), names: Sequence[str]
     if not include_deleted:
         query = query.where(CLUSTER.c.deleted_at.is_(None))
     with engine.connect() as conn:
-        return [_plain(r) for r in conn.execute(query).mappings()]
+        rows = [_plain(r) for r in conn.execute(query).mappings()]
+    for row in rows:  # rows written before endpoints were stored without credentials
+        row["endpoint"] = strip_credentials(row.get("endpoint"))
+    return rows
 
 
 def _children(engine: Engine, table: Table, order: Sequence[str], providers: Sequence[str],
@@ -80,4 +85,8 @@ def runs(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
         if ids:
             for r in conn.execute(select(out_t).where(out_t.c.run_id.in_(ids)).order_by(out_t.c.id)).mappings():
                 outcomes[r["run_id"]].append(_plain(r, {"id", "run_id"}))
+    now = utcnow()
+    for run in found:  # a dead run not yet marked by a later run is shown as what it is
+        if is_dead(run, now):
+            run["status"], run["error"] = "interrupted", interrupted_error(run)
     return [_plain(r, set()) | {"outcomes": outcomes[r["id"]]} for r in found]

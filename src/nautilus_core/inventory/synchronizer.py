@@ -14,10 +14,13 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, select, update
+from sqlalchemy import Table, and_, delete, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from nautilus_core.db import metadata, row_hash, touch, upsert
+from nautilus_core.inventory.endpoint import strip_credentials
+from nautilus_core.inventory.parse import EXAMPLES, MAX_NAME, printable
 from nautilus_core.types import ClusterRef, Facts
 
 TABLES = metadata.tables
@@ -28,6 +31,11 @@ CHILD_TABLES: dict[str, tuple[Table, tuple[str, ...]]] = {
     "services": (TABLES["service"], ("namespace", "name")),
 }
 CHUNK = 5000
+#: Longest value of a stored key column (a Kubernetes name is at most 253 characters; the limit
+#: keeps unique indexes below PostgreSQL's 2704-byte btree row limit whatever the characters).
+MAX_KEY = MAX_NAME
+#: PostgreSQL advisory lock held by the run that purges tombstones (one purger at a time).
+PURGE_LOCK_KEY = 0x6E61757450555247
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -36,7 +44,7 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 def _parse_ts(value: str | None) -> datetime | None:
-    if not value:
+    if not value or not isinstance(value, str):
         return None
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -66,7 +74,8 @@ def cluster_values(ref: ClusterRef, facts: Facts, problems: list[dict[str, Any]]
     """The cluster row's synced columns this run can vouch for (the rest are left as they are)."""
     values: dict[str, Any] = {
         "key": ref.key, "provider": ref.provider, "account": ref.account, "location": ref.location,
-        "name": ref.name, "status": ref.status, "endpoint": ref.endpoint, "labels": dict(ref.labels),
+        "name": ref.name, "status": ref.status, "endpoint": strip_credentials(ref.endpoint),
+        "labels": dict(ref.labels),
         "problems": problems,
     }
     if facts.kubernetes_version is not None or ref.version is not None:
@@ -87,16 +96,32 @@ def cluster_values(ref: ClusterRef, facts: Facts, problems: list[dict[str, Any]]
 
 def write_cluster(conn: Connection, ref: ClusterRef, facts: Facts, problems: list[dict[str, Any]],
                   now: datetime) -> dict[str, dict[str, int]]:
-    """Upsert the cluster and its children; returns counts per table. Caller owns the transaction."""
-    values = cluster_values(ref, facts, problems)
-    existing = conn.execute(select(CLUSTER).where(CLUSTER.c.key == ref.key)).mappings().first()
+    """Upsert the cluster and its children; returns counts per table. Caller owns the transaction.
+
+    The cluster row is locked (``SELECT .. FOR UPDATE``) or created with ``INSERT .. ON CONFLICT DO
+    NOTHING`` (then locked), so runs writing the same cluster at once (several ``inventory sync``
+    processes) take turns instead of failing on the unique key. A child whose key cannot be stored
+    (a NUL byte, longer than ``MAX_KEY``) is left out and counted in the cluster's problems; NUL
+    bytes elsewhere become U+FFFD.
+    """
+    problems = list(problems)
+    children = {kind: _storable(kind, rows, problems) for kind, rows in child_rows(facts).items()}
+    values = clean(cluster_values(ref, facts, problems))
     counts = {"cluster": {"inserted": 0, "updated": 0, "unchanged": 0, "tombstoned": 0}}
+    locked = select(CLUSTER).where(CLUSTER.c.key == ref.key).with_for_update()
+    existing = conn.execute(locked).mappings().first()
+    cluster_id = None
     if existing is None:
-        row = values | {"first_seen_at": now, "last_seen_at": now, "deleted_at": None,
-                        "data_hash": row_hash(values)}
-        cluster_id = conn.execute(CLUSTER.insert().values(**row).returning(CLUSTER.c.id)).scalar_one()
+        row = values | {"first_seen_at": now, "last_seen_at": now, "deleted_at": None, "data_hash": row_hash(values)}
+        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(CLUSTER)
+        cluster_id = conn.execute(insert.values(**row).on_conflict_do_nothing(index_elements=["key"])
+                                  .returning(CLUSTER.c.id)).scalar()
+        if cluster_id is None:  # a concurrent run inserted it meanwhile: its commit is visible now
+            existing = conn.execute(locked).mappings().one()
+    if cluster_id is not None:
         counts["cluster"]["inserted"] = 1
     else:
+        assert existing is not None
         cluster_id = existing["id"]
         changed = {k: v for k, v in values.items() if existing[k] != v}
         if changed or existing["deleted_at"] is not None:
@@ -107,10 +132,60 @@ def write_cluster(conn: Connection, ref: ClusterRef, facts: Facts, problems: lis
         else:
             conn.execute(update(CLUSTER).where(CLUSTER.c.id == cluster_id).values(last_seen_at=now))
             counts["cluster"]["unchanged"] = 1
-    for kind, rows in child_rows(facts).items():
+    for kind, rows in children.items():
         table, key = CHILD_TABLES[kind]
         counts[table.name] = sync_children(conn, table, key, cluster_id, rows, now)
     return counts
+
+
+def key_problem(value: Any, limit: int = MAX_KEY) -> str | None:
+    """Why ``value`` cannot be (part of) a stored key, or ``None`` when it can."""
+    if not isinstance(value, str):
+        return "not a string"
+    if "\x00" in value:
+        return "contains a NUL byte"
+    if len(value) > limit:
+        return f"longer than {limit} characters"
+    return None
+
+
+def _storable(kind: str, rows: list[dict[str, Any]], problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` whose key columns can be stored on every backend, cleaned; the others are counted."""
+    _, key = CHILD_TABLES[kind]
+    out = []
+    for row in rows:
+        bad = next((k for k in key if key_problem(row[k]) is not None), None)
+        if bad is None:
+            out.append(clean(row))
+            continue
+        label = f"{kind.rstrip('s')}:invalid-{bad}"
+        entry = next((p for p in problems if p.get("label") == label), None)
+        if entry is None:
+            entry = {"label": label, "count": 0, "objects": []}
+            problems.append(entry)
+        entry["count"] += 1
+        shown = entry.setdefault("objects", [])
+        if len(shown) < EXAMPLES:
+            shown.append(printable("/".join(str(row[k]) for k in key)))
+    return out
+
+
+def clean(value: Any) -> Any:
+    """``value`` with every NUL byte in its strings (keys included) replaced by U+FFFD; the same object
+    when there is none (PostgreSQL text and jsonb cannot hold NUL, SQLite can: same data, same rows)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        items = [(clean(k), clean(v)) for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(items, value.items(), strict=True)):
+            return value
+        return dict(items)
+    if isinstance(value, list | tuple):
+        cleaned = [clean(v) for v in value]
+        if all(a is b for a, b in zip(cleaned, value, strict=True)):
+            return value
+        return type(value)(cleaned) if isinstance(value, list) else tuple(cleaned)
+    return value
 
 
 def sync_children(conn: Connection, table: Table, key: tuple[str, ...], cluster_id: int,
@@ -156,7 +231,10 @@ def tombstone_clusters(conn: Connection, provider: str, keep_keys: set[str], now
         and_(CLUSTER.c.provider == provider, CLUSTER.c.deleted_at.is_(None)))).all()
     gone = [(cid, key) for cid, key in live if key not in keep_keys and owns(key)]
     if gone:
-        touch(conn, CLUSTER, [cid for cid, _ in gone], column="deleted_at", value=now)
+        ids = sorted(cid for cid, _ in gone)
+        # lock in id order: concurrent runs tombstoning the same clusters wait instead of deadlocking
+        conn.execute(select(CLUSTER.c.id).where(CLUSTER.c.id.in_(ids)).order_by(CLUSTER.c.id).with_for_update())
+        touch(conn, CLUSTER, ids, column="deleted_at", value=now)
     return [key for _, key in gone]
 
 
@@ -164,6 +242,9 @@ def purge_tombstones(conn: Connection, retention: timedelta, now: datetime) -> i
     """Delete rows tombstoned longer than ``retention`` ago (children of purged clusters cascade)."""
     cutoff = now - retention
     purged = 0
+    if conn.dialect.name == "postgresql" and not conn.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PURGE_LOCK_KEY}).scalar():
+        return 0  # another run is purging right now: the same rows, no need to queue behind it
     for table, _ in CHILD_TABLES.values():
         purged += conn.execute(delete(table).where(table.c.deleted_at < cutoff)).rowcount or 0
     old = [cid for (cid,) in conn.execute(select(CLUSTER.c.id).where(CLUSTER.c.deleted_at < cutoff))]

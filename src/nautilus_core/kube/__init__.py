@@ -5,7 +5,14 @@
 """
 
 from nautilus_core.kube.client import KubeClient, Page, resource_path
-from nautilus_core.kube.connect import KubeContext, connect, decode_ca, kubeconfig_path, list_contexts
+from nautilus_core.kube.connect import (
+    KubeContext,
+    connect,
+    decode_ca,
+    kubeconfig_path,
+    list_contexts,
+    read_kubeconfig,
+)
 from nautilus_core.kube.errors import (
     Conflict,
     Gone,
@@ -36,5 +43,6 @@ __all__ = [
     "decode_ca",
     "kubeconfig_path",
     "list_contexts",
+    "read_kubeconfig",
     "resource_path",
 ]

@@ -58,28 +58,79 @@ def kubeconfig_path(path: str | None = None) -> str:
     return os.path.expanduser("~/.kube/config")
 
 
-def list_contexts(path: str | None = None) -> list[KubeContext]:
-    """Every context in a kubeconfig file, with the server URL of its cluster.
+def read_kubeconfig(path: str | None = None) -> dict[str, Any]:
+    """A kubeconfig file as a dict, its structure checked (what ``load_kube_config`` relies on).
 
-    :raises ConfigError: the file is missing or malformed (the message names the file).
+    :raises ConfigError: the file is missing, unreadable, not YAML, or not shaped like a kubeconfig;
+        the message names the file and the field (``kubeconfig /x: clusters: expected a list, got int``).
     """
     file = kubeconfig_path(path)
     try:
         with open(file, encoding="utf-8") as handle:
             raw = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"kubeconfig {file}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"kubeconfig {file}: cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"kubeconfig {file}: not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError(f"kubeconfig {file}: not valid YAML{at}: {problem}") from None
+    if raw is None:
+        raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"kubeconfig {file}: not a kubeconfig document")
-    servers = {c.get("name"): (c.get("cluster") or {}).get("server", "")
-               for c in (raw.get("clusters") or []) if isinstance(c, dict)}
+        raise ConfigError(f"kubeconfig {file}: expected a mapping (apiVersion, clusters, contexts, users), "
+                          f"got {_type_name(raw)}")
+    for section, inner in (("clusters", "cluster"), ("contexts", "context"), ("users", "user")):
+        entries = raw.get(section)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            raise ConfigError(f"kubeconfig {file}: {section}: expected a list, got {_type_name(entries)}")
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise ConfigError(f"kubeconfig {file}: {section}[{i}]: expected a mapping, got {_type_name(entry)}")
+            if not isinstance(entry.get("name"), str) or not entry["name"]:
+                raise ConfigError(f"kubeconfig {file}: {section}[{i}].name: missing or not a string")
+            body = entry.get(inner)
+            if body is not None and not isinstance(body, dict):
+                raise ConfigError(f"kubeconfig {file}: {section}[{i}].{inner}: expected a mapping, "
+                                  f"got {_type_name(body)}")
+            for key, value in (body or {}).items():
+                if key in _STRING_FIELDS and value is not None and not isinstance(value, str):
+                    raise ConfigError(f"kubeconfig {file}: {section}[{i}].{inner}.{key}: expected a string, "
+                                      f"got {_type_name(value)}")
+    current = raw.get("current-context")
+    if current is not None and not isinstance(current, str):
+        raise ConfigError(f"kubeconfig {file}: current-context: expected a string, got {_type_name(current)}")
+    return raw
+
+
+#: Fields of kubeconfig cluster/context/user entries that must be strings when present.
+_STRING_FIELDS = frozenset({"server", "cluster", "user", "namespace", "token", "certificate-authority",
+                            "certificate-authority-data", "client-certificate", "client-certificate-data",
+                            "client-key", "client-key-data", "tls-server-name", "proxy-url", "username",
+                            "password"})
+
+
+def _type_name(value: Any) -> str:
+    names: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string"}
+    return names.get(type(value), type(value).__name__)
+
+
+def list_contexts(path: str | None = None) -> list[KubeContext]:
+    """Every context in a kubeconfig file, with the server URL of its cluster.
+
+    :raises ConfigError: the file is missing or malformed (the message names the file and field).
+    """
+    raw = read_kubeconfig(path)
+    servers = {c["name"]: (c.get("cluster") or {}).get("server") or "" for c in raw.get("clusters") or ()}
     out = []
-    for i, ctx in enumerate(raw.get("contexts") or []):
-        if not isinstance(ctx, dict) or not isinstance(ctx.get("name"), str):
-            raise ConfigError(f"kubeconfig {file}: contexts[{i}] has no name")
+    for ctx in raw.get("contexts") or ():
         spec = ctx.get("context") or {}
         out.append(KubeContext(
-            name=ctx["name"], cluster=spec.get("cluster", ""), server=servers.get(spec.get("cluster"), ""),
+            name=ctx["name"], cluster=spec.get("cluster") or "", server=servers.get(spec.get("cluster"), ""),
             namespace=spec.get("namespace"), user=spec.get("user"),
         ))
     return out
@@ -139,12 +190,15 @@ def connect(
         label = name or host
     else:
         file = kubeconfig_path(kubeconfig)
+        read_kubeconfig(file)  # a clear ConfigError naming the file and field, before the client parses it
         try:
             kube_config.load_kube_config(config_file=file, context=context, client_configuration=cfg,
                                          persist_config=False)
-        except (ConfigException, OSError) as exc:
+        # the client raises bare TypeError/KeyError/... for shapes the check above lets through
+        except (ConfigException, OSError, yaml.YAMLError, TypeError, ValueError, KeyError, AttributeError) as exc:
             where = f"context {context!r} of " if context else ""
-            raise ConfigError(f"kubeconfig {where}{file}: {exc}") from None
+            detail = str(exc) if isinstance(exc, ConfigException) else f"{type(exc).__name__}: {exc}"
+            raise ConfigError(f"kubeconfig {where}{file}: {detail}") from None
         cfg.retries = False
         cfg.connection_pool_maxsize = POOL_SIZE
         label = name or context or file

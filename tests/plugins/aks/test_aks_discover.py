@@ -13,7 +13,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from structlog.testing import capture_logs
 
 from nautilus_aks import AksProvider
-from nautilus_core import ConfigError, PermanentError, TransientError
+from nautilus_core import ConfigError, PartialDiscovery, PermanentError, TransientError
 
 SUB_A = "00000000-0000-0000-0000-00000000000a"
 SUB_B = "00000000-0000-0000-0000-00000000000b"
@@ -172,7 +172,7 @@ def test_refused_credential_is_permanent(arm):
         list(provider(RefusingCredential(), subscriptions=[SUB_A]).discover())
 
 
-def test_malformed_entries_are_skipped_with_a_warning(arm):
+def test_malformed_entries_are_skipped_with_a_warning_and_make_the_answer_partial(arm):
     nameless = managed_cluster(SUB_A, "rg", "x")
     del nameless["name"]
     no_fqdn = managed_cluster(SUB_A, "rg", "no-fqdn", fqdn=None)
@@ -181,10 +181,12 @@ def test_malformed_entries_are_skipped_with_a_warning(arm):
     fine = managed_cluster(SUB_A, "rg", "ok")
     arm.route("GET", LIST, (200, {"value": [nameless, no_fqdn, creating, fine]}))
 
-    with capture_logs() as logs:
-        refs = {r.name: r for r in provider(subscriptions=[SUB_A]).discover()}
+    with capture_logs() as logs, pytest.raises(PartialDiscovery) as partial:
+        list(provider(subscriptions=[SUB_A]).discover())
 
-    assert set(refs) == {"creating", "ok"}
+    refs = {r.name: r for r in partial.value.clusters}
+    assert set(refs) == {"creating", "ok"}                 # synced; nothing of aks tombstoned this run
+    assert "cluster no-fqdn is malformed" in str(partial.value) and SUB_A in str(partial.value)
     assert (refs["creating"].endpoint, refs["creating"].status) == (None, "Creating")
     assert [(e["event"], e["cluster"], e["field"]) for e in logs] == [
         ("aks_cluster_malformed", None, "name"), ("aks_cluster_malformed", "no-fqdn", "fqdn")]

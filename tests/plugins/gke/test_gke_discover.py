@@ -8,7 +8,7 @@ import pytest
 from google.oauth2.credentials import Credentials
 from structlog.testing import capture_logs
 
-from nautilus_core import ConfigError, PermanentError, TransientError
+from nautilus_core import ConfigError, PartialDiscovery, PermanentError, TransientError
 from nautilus_gke import GkeProvider
 
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
@@ -134,7 +134,7 @@ def test_unreachable_zones_make_the_answer_fail_instead_of_partial(gke):
         list(provider(projects=["alpha"]).discover())
 
 
-def test_malformed_entries_are_skipped_with_a_warning(gke):
+def test_malformed_entries_are_skipped_with_a_warning_and_make_the_answer_partial(gke):
     nameless = gke_cluster("", "europe-west1-b")
     del nameless["name"]
     gke.route("GET", CLUSTERS, (200, {"clusters": [
@@ -144,10 +144,12 @@ def test_malformed_entries_are_skipped_with_a_warning(gke):
         gke_cluster("fine", "europe-west1-b"),
     ]}))
 
-    with capture_logs() as logs:
-        refs = {r.name: r for r in provider(projects=["alpha"]).discover()}
+    with capture_logs() as logs, pytest.raises(PartialDiscovery) as partial:
+        list(provider(projects=["alpha"]).discover())
 
-    assert set(refs) == {"creating", "fine"}
+    refs = {r.name: r for r in partial.value.clusters}
+    assert set(refs) == {"creating", "fine"}               # synced; nothing of gke tombstoned this run
+    assert "cluster no-endpoint is malformed" in str(partial.value) and "project alpha" in str(partial.value)
     assert refs["creating"].endpoint is None
     assert [(e["event"], e.get("cluster"), e["field"]) for e in logs] == [
         ("gke_cluster_malformed", None, "name"), ("gke_cluster_malformed", "no-endpoint", "endpoint")]

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from nautilus_aks.errors import PROVIDER, azure_errors
-from nautilus_core import ClusterRef, ConfigError, PermanentError
+from nautilus_core import ClusterRef, ConfigError, PartialDiscovery, PermanentError
 
 if TYPE_CHECKING:
     from nautilus_core.kube.client import KubeClient
@@ -124,16 +124,23 @@ class AksProvider:
         """Every managed cluster of every configured subscription.
 
         Raises :class:`~nautilus_core.TransientError` / :class:`~nautilus_core.PermanentError` if a
-        subscription cannot be listed (never a partial answer). A cluster without a name, resource
-        group or FQDN is skipped with a warning.
+        subscription cannot be listed. A cluster without a name, resource group or FQDN is skipped
+        with a warning, and the answer is then partial: :class:`~nautilus_core.PartialDiscovery`
+        carries the other clusters.
         """
         refs: list[ClusterRef] = []
+        skipped: list[str] = []
         for subscription in self.subscriptions():
             client = self.client(subscription)
             with azure_errors("listing managed clusters", subscription=subscription):
                 clusters = list(client.managed_clusters.list(**self._call_options()))
-            found = (cluster_ref(mc, subscription=subscription) for mc in clusters)
+            found = [cluster_ref(mc, subscription=subscription) for mc in clusters]
             refs.extend(sorted((r for r in found if r is not None), key=lambda r: (r.location, r.name)))
+            skipped += [f"{PROVIDER}: subscription {subscription}: cluster "
+                        f"{getattr(mc, 'name', None) or '<without a name>'} is malformed (no name, id or FQDN)"
+                        for mc, r in zip(clusters, found, strict=True) if r is None]
+        if skipped:  # those clusters exist: the answer is partial, so nothing may be tombstoned
+            raise PartialDiscovery(refs, skipped)
         return refs
 
     # ------------------------------------------------------------------ connect

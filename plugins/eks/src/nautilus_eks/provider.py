@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from nautilus_core import ClusterRef, ConfigError, PermanentError
+from nautilus_core import ClusterRef, ConfigError, PartialDiscovery, PermanentError
 from nautilus_eks.errors import PROVIDER, aws_errors
 from nautilus_eks.token import TOKEN_TTL_SECONDS, TokenCache, make_token
 
@@ -139,34 +139,45 @@ class EksProvider:
         """Every EKS cluster in every configured region, with node counts from managed node groups.
 
         Raises :class:`~nautilus_core.TransientError` / :class:`~nautilus_core.PermanentError` if any
-        region cannot be listed (never a partial answer). A cluster that vanishes between list and
-        describe, or whose description lacks a name or endpoint, is skipped with a warning.
+        region cannot be listed. A cluster that vanishes between list and describe is skipped with a
+        warning; one whose description lacks a name or endpoint too, and the answer is then partial:
+        :class:`~nautilus_core.PartialDiscovery` carries the other clusters.
         """
         session = self.session()
         regions = self.regions(session)
         account = self.account()
         refs: list[ClusterRef] = []
+        skipped: list[str] = []
         for region in regions:
-            refs.extend(self._discover_region(session, account, region))
+            found, malformed = self._discover_region(session, account, region)
+            refs.extend(found)
+            skipped += [f"{PROVIDER}: account {account} region {region}: cluster {name} is malformed "
+                        "(no name or endpoint)" for name in malformed]
+        if skipped:  # those clusters exist: the answer is partial, so nothing may be tombstoned
+            raise PartialDiscovery(refs, skipped)
         return refs
 
-    def _discover_region(self, session: Any, account: str, region: str) -> list[ClusterRef]:
+    def _discover_region(self, session: Any, account: str, region: str) -> tuple[list[ClusterRef], list[str]]:
+        """The region's clusters, and the names of those whose description was malformed."""
         eks = session.client("eks", region_name=region)
         with aws_errors("eks:ListClusters", region=region, account=account, session=session):
             pages = eks.get_paginator("list_clusters").paginate(PaginationConfig=self._paging)
             names = [name for page in pages for name in page.get("clusters") or []]
         with ThreadPoolExecutor(max_workers=min(self._max_workers, max(1, len(names)))) as pool:
             described = list(pool.map(lambda n: self._describe(session, eks, account, region, n), names))
-        return sorted((ref for ref in described if ref is not None), key=lambda r: r.name)
+        refs = sorted((ref for ref in described if isinstance(ref, ClusterRef)), key=lambda r: r.name)
+        return refs, [name for name, ref in zip(names, described, strict=True) if ref is _MALFORMED]
 
-    def _describe(self, session: Any, eks: Any, account: str, region: str, name: str) -> ClusterRef | None:
+    def _describe(self, session: Any, eks: Any, account: str, region: str, name: str) -> ClusterRef | object | None:
+        """The cluster, ``None`` if it vanished meanwhile, ``_MALFORMED`` if its description is unusable."""
         with aws_errors(f"eks:DescribeCluster {name}", region=region, account=account, session=session):
             cluster = _unless_gone(lambda: eks.describe_cluster(name=name).get("cluster"))
             if cluster is None:
                 log.warning("eks_cluster_vanished", cluster=name, region=region, account=account)
                 return None
             node_count = self._node_count(eks, name)
-        return cluster_ref(cluster, account=account, region=region, node_count=node_count)
+        ref = cluster_ref(cluster, account=account, region=region, node_count=node_count)
+        return _MALFORMED if ref is None else ref
 
     def _node_count(self, eks: Any, cluster: str) -> int | None:
         paginator = eks.get_paginator("list_nodegroups")
@@ -226,6 +237,10 @@ def _ca_pem(cluster: ClusterRef) -> str | None:
     from nautilus_core.kube import decode_ca  # kube/ imports ``kubernetes``: only when connecting
 
     return decode_ca(cluster.extra.get("ca_data"))
+
+
+#: What ``_describe`` returns for a cluster that exists but whose description is unusable.
+_MALFORMED = object()
 
 
 def cluster_ref(cluster: dict[str, Any], *, account: str, region: str,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from nautilus_core import ClusterRef, ConfigError, PermanentError, TransientError
+from nautilus_core import ClusterRef, ConfigError, PartialDiscovery, PermanentError, TransientError
 from nautilus_gke.errors import PROVIDER, google_errors
 
 if TYPE_CHECKING:
@@ -129,11 +129,13 @@ class GkeProvider:
 
         Raises :class:`~nautilus_core.TransientError` / :class:`~nautilus_core.PermanentError` if a
         project cannot be listed, or if GKE reports zones it could not reach (the list would be
-        partial). A cluster without a name or endpoint is skipped with a warning.
+        partial). A cluster without a name or endpoint is skipped with a warning, and the answer is
+        then partial: :class:`~nautilus_core.PartialDiscovery` carries the other clusters.
         """
         projects, location = self.projects(), self.location()
         client = self.client()
         refs: list[ClusterRef] = []
+        skipped: list[str] = []
         for project in projects:
             parent = f"projects/{project}/locations/{location}"
             kwargs: dict[str, Any] = {"timeout": self._timeout}
@@ -145,8 +147,14 @@ class GkeProvider:
                 zones = ", ".join(answer.missing_zones)
                 raise TransientError(f"{PROVIDER}: listing clusters of project {project} location "
                                      f"{location}: zones {zones} did not answer")
-            found = (cluster_ref(_as_dict(c), project=project) for c in answer.clusters)
+            entries = [_as_dict(c) for c in answer.clusters]
+            found = [cluster_ref(e, project=project) for e in entries]
             refs.extend(sorted((r for r in found if r is not None), key=lambda r: (r.location, r.name)))
+            skipped += [f"{PROVIDER}: project {project} location {location}: cluster "
+                        f"{e.get('name') or '<without a name>'} is malformed (no name or endpoint)"
+                        for e, r in zip(entries, found, strict=True) if r is None]
+        if skipped:  # those clusters exist: the answer is partial, so nothing may be tombstoned
+            raise PartialDiscovery(refs, skipped)
         return refs
 
     # ------------------------------------------------------------------ connect

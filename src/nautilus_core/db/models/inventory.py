@@ -43,6 +43,8 @@ class SyncRunStatus(StrEnum):
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"
     FAILED = "failed"
+    #: the process died while running (recognised by a later run or when listing runs)
+    INTERRUPTED = "interrupted"
 
 
 class OutcomeStatus(StrEnum):
@@ -160,7 +162,7 @@ class SyncRun(NautilusTable, table=True):
     id: int | None = id_field()
     started_at: datetime = ts_field(nullable=False, default_now=True)
     finished_at: datetime | None = ts_field()
-    #: running | succeeded | partial | failed (``SyncRunStatus``)
+    #: running | succeeded | partial | failed | interrupted (``SyncRunStatus``)
     status: str = SyncRunStatus.RUNNING.value
     #: what was asked: {"providers": [...], "contexts": [...]}
     scope: dict[str, Any] | None = json_field()
@@ -168,6 +170,11 @@ class SyncRun(NautilusTable, table=True):
     error: str | None = None
     #: "i/n" when the fleet is sharded across jobs
     shard: str | None = None
+    #: refreshed while the run is alive; a ``running`` run whose heartbeat is stale has died
+    heartbeat_at: datetime | None = ts_field()
+    #: where the run executes (hostname, process id): a dead process on this host is recognised at once
+    host: str | None = None
+    pid: int | None = None
 
 
 class SyncOutcome(NautilusTable, table=True):
