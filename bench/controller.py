@@ -94,7 +94,7 @@ def latencies(emu, engine, picks, ready: int, flood=None) -> list[float]:
         emu.patch("apps/v1", "statefulsets", name, {"status": {"readyReplicas": ready}}, namespace=ns)
         want = f"{ready}/1 replicas ready"
 
-        def seen(team=team, name=name) -> bool:
+        def seen(team=team, name=name, want=want) -> bool:
             with engine.connect() as conn:
                 return conn.execute(select(RESOURCE.c.status_message).where(
                     (RESOURCE.c.team == team) & (RESOURCE.c.name == name))).scalar() == want
@@ -160,7 +160,8 @@ def run(args, emu, engine, url: str, tmp: str) -> None:
         wait(lambda: applies() >= args.resources, 600, "StatefulSets", poll=0.02)
         t_created = time.monotonic() - started
         converge = emu.requests.snapshot()
-        gets = [r for r in converge if r.method == "GET" and r.query.get("watch") != "true" and "/version" not in r.path]
+        gets = [r for r in converge
+                if r.method == "GET" and r.query.get("watch") != "true" and "/version" not in r.path]
         object_gets = [r for r in gets if "limit" not in r.query]   # lists are paginated; a GET of one object is not
         for sts in emu.list("apps/v1", "statefulsets"):
             emu.patch("apps/v1", "statefulsets", sts["metadata"]["name"], {"status": {

@@ -34,8 +34,8 @@ def watch_paths(emu):
 def test_the_example_annotates_configmaps_and_shares_the_namespace_informer(with_example, kube, kube_emulator):
     for ns, labels in (("team-payments", {}), ("quiet", {"example.com/skip": "true"})):
         kube_emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})
-        kube_emulator.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": ns},
-                              "data": {"mode": "fast"}})
+        kube_emulator.create({"apiVersion": "v1", "kind": "ConfigMap",
+                              "metadata": {"name": "settings", "namespace": ns}, "data": {"mode": "fast"}})
     runtime = with_example.controller(["statefulsets", "configmap-checksum"], kube=kube, leader_election=False,
                                       identity="example", watch_silence_timeout=5.0)
     runtime.start()
