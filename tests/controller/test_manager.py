@@ -98,3 +98,29 @@ def test_healthz_fails_when_a_worker_thread_is_dead(app, kube):
         assert "exits-worker-0" in body
     finally:
         runtime.stop()
+
+
+def test_readiness_waits_for_sources_to_be_declared_and_listed(app, kube):
+    from nautilus_core.controller.runtime import ControllerRuntime
+    from nautilus_core.types import BaseReconciler, Watch
+
+    gate = threading.Event()
+
+    class Slow(BaseReconciler):
+        name = "slow"
+
+        def sources(self):
+            gate.wait(10)                         # e.g. its database is slow to answer
+            return [Watch("v1", "configmaps", lambda event, obj: ())]
+
+    settings = app.settings.model_copy(update={"enable_health_check": False, "enable_metrics": False})
+    runtime = ControllerRuntime(settings=settings, engine=app.engine, kube=kube, reconcilers={"slow": Slow},
+                                leader_election=False, grace_period=1.0)
+    runtime.start()
+    try:
+        assert runtime.readiness_checks()["informers"]() == (False, "watches not synced yet")
+        gate.set()
+        until(lambda: runtime.readiness_checks()["informers"]() == (True, "synced"), what="synced")
+    finally:
+        gate.set()
+        runtime.stop()
