@@ -7,6 +7,8 @@ Public surface (stable for plugin authors):
 * :class:`EmulatedFleet` — several emulated clusters sharing one background event loop.
 * :class:`FleetSpec`, :func:`populate`, :class:`FleetSummary` — a deterministic, realistic cluster
   (namespaces, nodes, workloads, pods in every triage-relevant state, services, events, logs).
+* :data:`SYSTEM_NAMESPACES` — the namespaces every emulated cluster starts with, as a real one does
+  (``default``, ``kube-node-lease``, ``kube-public``, ``kube-system``).
 * :class:`Fault`, :class:`Outage`, :class:`Journal`, :class:`RequestRecord`, :class:`ApiError` —
   fault injection handles, the request journal, and the error type of the Python API.
 * pytest fixtures ``kube_emulator``, ``kube_fleet``, ``kubeconfig_path`` (see ``pytest_plugin``).
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from nautilus_core.testing.fleet import FleetSpec, FleetSummary, generate, populate
     from nautilus_core.testing.pod_states import POD_STATES
     from nautilus_core.testing.status import ApiError
+    from nautilus_core.testing.store import SYSTEM_NAMESPACES
 
 _EXPORTS = {
     "KubeEmulator": "nautilus_core.testing.emulator",
@@ -61,10 +64,12 @@ _EXPORTS = {
     "Journal": "nautilus_core.testing.faults",
     "RequestRecord": "nautilus_core.testing.faults",
     "ApiError": "nautilus_core.testing.status",
+    "SYSTEM_NAMESPACES": "nautilus_core.testing.store",
 }
 
 __all__ = [
     "POD_STATES",
+    "SYSTEM_NAMESPACES",
     "ApiError",
     "EmulatedFleet",
     "Fault",

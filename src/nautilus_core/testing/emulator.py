@@ -51,6 +51,7 @@ class KubeEmulator:
     ) -> None:
         self.name = name
         self.store = ObjectStore(history_size)
+        self.store.seed_system_namespaces()
         self.logs = LogStore()
         self.faults = FaultSet()
         self.requests = Journal()
@@ -233,10 +234,18 @@ class KubeEmulator:
             patched = patching.apply_patch(content_type, old, patching.deep_copy(patch))
             return patching.deep_copy(self.store.update(rtype, namespace, name, patched, trusted=True))
 
-    def delete(self, api_version: str, kind_or_plural: str, name: str, namespace: str | None = None) -> Obj:
-        """Delete (or mark for deletion when finalizers remain); returns the object's last state."""
+    def delete(
+        self,
+        api_version: str,
+        kind_or_plural: str,
+        name: str,
+        namespace: str | None = None,
+        propagation: str | None = None,
+    ) -> Obj:
+        """Delete like a DELETE request (finalizers, garbage collection by ``propagation``, graceful
+        pods, namespace lifecycle); returns what the server answers: the last state or the marked one."""
         rtype = self._type(api_version, kind_or_plural)
-        return patching.deep_copy(self.store.delete(rtype, namespace, name)[0])
+        return patching.deep_copy(self.store.delete(rtype, namespace, name, propagation=propagation)[0])
 
     @property
     def resource_version(self) -> int:

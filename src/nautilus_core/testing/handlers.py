@@ -185,7 +185,7 @@ class EmulatorHandler(kmock.KubernetesScaffold):
             if method == "POST" and (namespace is not None or not rtype.namespaced):
                 return verbs.create(rtype, namespace, parse_body(await raw_request.read()), params)
             if method == "DELETE":
-                return verbs.delete_collection(rtype, namespace, params)
+                return verbs.delete_collection(rtype, namespace, params, await raw_request.read())
             raise _not_allowed(method)
         if rtype.namespaced and namespace is None:
             raise st.unknown_resource()

@@ -15,8 +15,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from nautilus_core.testing import kind_rules, schema
 from nautilus_core.testing import status as st
 from nautilus_core.testing.resources import ResourceType
+from nautilus_core.testing.validation import REQUIRED, FieldError, invalid
 
 Obj = dict[str, Any]
 SERVER_FIELDS = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
@@ -33,14 +35,14 @@ def new_object(
     """The object to store for a create (without its resourceVersion)."""
     if not isinstance(body, dict):
         raise st.bad_request("the body of a create must be a JSON object")
+    schema.decode(rtype, body, metadata_only=trusted)
     meta = dict(body.get("metadata") or {})
     name = meta.get("name") or ""
     if not name and meta.get("generateName"):
         name = meta["generateName"] + "".join(rng.choices(_NAME_CHARS, k=5))
     if not name:
-        raise st.invalid(
-            rtype.kind, rtype.group, None, "metadata.name: Required value: name or generateName is required"
-        )
+        required = FieldError(REQUIRED, "metadata.name", detail="name or generateName is required")
+        raise invalid(rtype.kind, rtype.group, "", [required])
     if rtype.namespaced:
         given = meta.get("namespace")
         if namespace and given and given != namespace:
@@ -59,7 +61,11 @@ def new_object(
     if rtype.generation:
         meta.setdefault("generation", 1)
     obj = {**body, "apiVersion": rtype.api_version, "kind": rtype.kind, "metadata": meta}
+    if not trusted and "status" in rtype.subresources:
+        obj.pop("status", None)  # a create sets no status where the status subresource owns it
     _defaults(rtype, obj, meta)
+    if not trusted:
+        kind_rules.validate(rtype, obj)
     return obj
 
 
@@ -67,6 +73,7 @@ def updated_object(rtype: ResourceType, old: Obj, new: Any, subresource: str | N
     """The object to store for an update of ``old`` (its resourceVersion still the old one)."""
     if not isinstance(new, dict):
         raise st.bad_request("the body of an update must be a JSON object")
+    schema.decode(rtype, new, metadata_only=trusted or subresource == "status")
     old_meta = old["metadata"]
     name = old_meta["name"]
     meta = dict(new.get("metadata") or {})
@@ -105,6 +112,8 @@ def updated_object(rtype: ResourceType, old: Obj, new: Any, subresource: str | N
     pinned = trusted and "generation" in (new.get("metadata") or {})
     if rtype.generation and not pinned and _spec_changed(rtype, old, result):
         meta["generation"] = int(old_meta.get("generation", 0)) + 1
+    if not trusted and subresource != "status":
+        kind_rules.validate(rtype, result, old)
     return result
 
 
