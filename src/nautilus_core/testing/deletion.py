@@ -47,7 +47,10 @@ def check_policy(policy: Any) -> str | None:
         return None
     if policy not in POLICIES:
         error = FieldError(
-            NOT_SUPPORTED, "propagationPolicy", policy, 'supported values: "Foreground", "Background", "Orphan"'
+            NOT_SUPPORTED,
+            "propagationPolicy",
+            policy,
+            'supported values: "Foreground", "Background", "Orphan"',
         )
         raise invalid("DeleteOptions", "meta.k8s.io", "", [error])
     return str(policy)
@@ -122,7 +125,11 @@ def delete(
     if meta.get("finalizers"):
         return _mark(store, rtype, obj, []), False
     if _graceful(rtype, obj, grace):
-        seconds = grace if grace is not None else int((obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+        seconds = (
+            grace
+            if grace is not None
+            else int((obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+        )
         marked = _mark(store, rtype, obj, [], grace=seconds)
         store._remove(rtype, marked)  # the emulated kubelet has stopped the containers
         return marked, True

@@ -124,7 +124,9 @@ def _pod(obj: Obj, old: Obj | None) -> Errors:
     spec = obj.get("spec") or {}
     errors = _containers(spec, "spec")
     errors.extend(_restart_policy(spec, "spec", ("Always", "OnFailure", "Never")))
-    errors.extend(_non_negative(spec.get("terminationGracePeriodSeconds"), "spec.terminationGracePeriodSeconds"))
+    errors.extend(
+        _non_negative(spec.get("terminationGracePeriodSeconds"), "spec.terminationGracePeriodSeconds")
+    )
     if old is not None and errors == [] and _without_images(spec) != _without_images(old.get("spec") or {}):
         errors.append(FieldError(FORBIDDEN, "spec", detail=_POD_UPDATE))
     return errors
@@ -144,7 +146,11 @@ def selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
         if labels.get(key) != value:
             return False
     for expression in selector.get("matchExpressions") or []:
-        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        key, operator, values = (
+            expression.get("key"),
+            expression.get("operator"),
+            expression.get("values") or [],
+        )
         if operator == "In" and labels.get(key) not in values:
             return False
         if operator == "NotIn" and key in labels and labels[key] in values:
@@ -156,7 +162,9 @@ def selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
     return True
 
 
-def _selected_template(spec: Obj, kind: str, restart: tuple[str, ...], manual_selector: bool = True) -> Errors:
+def _selected_template(
+    spec: Obj, kind: str, restart: tuple[str, ...], manual_selector: bool = True
+) -> Errors:
     errors: Errors = []
     selector = spec.get("selector")
     template = spec.get("template")
@@ -164,7 +172,9 @@ def _selected_template(spec: Obj, kind: str, restart: tuple[str, ...], manual_se
         if selector is None:
             errors.append(FieldError(REQUIRED, "spec.selector"))
         elif not selector.get("matchLabels") and not selector.get("matchExpressions"):
-            errors.append(FieldError(INVALID, "spec.selector", selector, f"empty selector is invalid for {kind}"))
+            errors.append(
+                FieldError(INVALID, "spec.selector", selector, f"empty selector is invalid for {kind}")
+            )
         else:
             errors.extend(check_labels(selector.get("matchLabels"), "spec.selector.matchLabels"))
     if template is None:
@@ -174,7 +184,12 @@ def _selected_template(spec: Obj, kind: str, restart: tuple[str, ...], manual_se
     errors.extend(check_labels(labels, "spec.template.metadata.labels"))
     if manual_selector and selector and not errors and not selector_matches(selector, labels):
         errors.append(
-            FieldError(INVALID, "spec.template.metadata.labels", labels, "`selector` does not match template `labels`")
+            FieldError(
+                INVALID,
+                "spec.template.metadata.labels",
+                labels,
+                "`selector` does not match template `labels`",
+            )
         )
     pod_spec = template.get("spec") or {}
     errors.extend(_containers(pod_spec, "spec.template.spec"))
@@ -192,9 +207,17 @@ def _workload(kind: str) -> Callable[[Obj, Obj | None], Errors]:
         if old is not None:
             old_spec = old.get("spec") or {}
             if old_spec.get("selector") != spec.get("selector"):
-                errors.append(FieldError(INVALID, "spec.selector", spec.get("selector"), "field is immutable"))
+                errors.append(
+                    FieldError(INVALID, "spec.selector", spec.get("selector"), "field is immutable")
+                )
             if kind == "statefulset":
-                kept = ("replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy")
+                kept = (
+                    "replicas",
+                    "ordinals",
+                    "template",
+                    "updateStrategy",
+                    "persistentVolumeClaimRetentionPolicy",
+                )
                 if {k: v for k, v in spec.items() if k not in (*kept, "minReadySeconds")} != {
                     k: v for k, v in old_spec.items() if k not in (*kept, "minReadySeconds")
                 }:
@@ -217,7 +240,9 @@ def _job_spec(spec: Obj, prefix: str) -> Errors:
     if pod_spec.get("restartPolicy") not in ("OnFailure", "Never"):
         value = pod_spec.get("restartPolicy", "Always")
         errors.append(
-            FieldError(NOT_SUPPORTED, f"{path}.restartPolicy", value, 'supported values: "OnFailure", "Never"')
+            FieldError(
+                NOT_SUPPORTED, f"{path}.restartPolicy", value, 'supported values: "OnFailure", "Never"'
+            )
         )
     return errors
 
@@ -243,12 +268,16 @@ def _service(obj: Obj, old: Obj | None) -> Errors:
     types = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
     if kind not in types:
         errors.append(
-            FieldError(NOT_SUPPORTED, "spec.type", kind, "supported values: " + ", ".join(f'"{t}"' for t in types))
+            FieldError(
+                NOT_SUPPORTED, "spec.type", kind, "supported values: " + ", ".join(f'"{t}"' for t in types)
+            )
         )
     affinity = spec.get("sessionAffinity")
     if affinity is not None and affinity not in ("ClientIP", "None"):
         errors.append(
-            FieldError(NOT_SUPPORTED, "spec.sessionAffinity", affinity, 'supported values: "ClientIP", "None"')
+            FieldError(
+                NOT_SUPPORTED, "spec.sessionAffinity", affinity, 'supported values: "ClientIP", "None"'
+            )
         )
     ports = spec.get("ports") or []
     if not ports and kind != "ExternalName" and spec.get("clusterIP") != "None":
@@ -281,15 +310,21 @@ def _keyed_data(fields: tuple[str, ...]) -> Callable[[Obj, Obj | None], Errors]:
         for field in fields:
             for key in obj.get(field) or {}:
                 if len(key) > 253:
-                    errors.append(FieldError(INVALID, f"{field}[{key}]", key, "must be no more than 253 characters"))
+                    errors.append(
+                        FieldError(INVALID, f"{field}[{key}]", key, "must be no more than 253 characters")
+                    )
                 if not _CONFIG_KEY_RE.match(key):
                     errors.append(FieldError(INVALID, f"{field}[{key}]", key, _CONFIG_KEY_MSG))
         if old is not None and old.get("immutable"):
             for field in fields:
                 if obj.get(field) != old.get(field):
-                    errors.append(FieldError(FORBIDDEN, field, detail="field is immutable when `immutable` is set"))
+                    errors.append(
+                        FieldError(FORBIDDEN, field, detail="field is immutable when `immutable` is set")
+                    )
             if not obj.get("immutable"):
-                errors.append(FieldError(FORBIDDEN, "immutable", detail="field is immutable when `immutable` is set"))
+                errors.append(
+                    FieldError(FORBIDDEN, "immutable", detail="field is immutable when `immutable` is set")
+                )
         return errors
 
     return rule

@@ -39,7 +39,15 @@ class MapOf:
     key: str = "string"
 
 
-STR, I32, I64, BOOL, QUANTITY, INT_OR_STR, BYTES = "string", "int32", "int64", "bool", "quantity", "intstr", "bytes"
+STR, I32, I64, BOOL, QUANTITY, INT_OR_STR, BYTES = (
+    "string",
+    "int32",
+    "int64",
+    "bool",
+    "quantity",
+    "intstr",
+    "bytes",
+)
 STRINGS = ListOf(STR)
 STRING_MAP = MapOf(STR)
 QUANTITIES = MapOf(QUANTITY, "v1.ResourceName")
@@ -180,7 +188,13 @@ _KINDS: dict[tuple[str, str], dict[str, Any]] = {
                 "ports": ListOf(
                     Struct(
                         "v1.ServicePort",
-                        {"name": STR, "protocol": STR, "port": I32, "targetPort": INT_OR_STR, "nodePort": I32},
+                        {
+                            "name": STR,
+                            "protocol": STR,
+                            "port": I32,
+                            "targetPort": INT_OR_STR,
+                            "nodePort": I32,
+                        },
                     )
                 ),
             },
@@ -209,7 +223,9 @@ _KINDS: dict[tuple[str, str], dict[str, Any]] = {
         )
     },
     ("coordination.k8s.io", "Lease"): {
-        "spec": Struct("v1.LeaseSpec", {"holderIdentity": STR, "leaseDurationSeconds": I32, "leaseTransitions": I32})
+        "spec": Struct(
+            "v1.LeaseSpec", {"holderIdentity": STR, "leaseDurationSeconds": I32, "leaseTransitions": I32}
+        )
     },
 }
 

@@ -127,7 +127,9 @@ def invalid(kind: str, group: str, name: str, errors: list[FieldError]) -> st.Ap
     if group:
         details["group"] = group
     details["causes"] = [{"reason": e.type, "message": e.body(), "field": e.field} for e in errors]
-    return st.ApiError(422, "Invalid", f'{qualified_kind(kind, group)} "{name}" is invalid: {listed}', details)
+    return st.ApiError(
+        422, "Invalid", f'{qualified_kind(kind, group)} "{name}" is invalid: {listed}', details
+    )
 
 
 # -- names, labels, annotations ----------------------------------------------------------------------
@@ -209,7 +211,9 @@ def check_annotations(annotations: Any, path: str) -> list[FieldError]:
         errors.extend(FieldError(INVALID, path, key, p) for p in qualified_name(key.lower()))
         size += len(key.encode()) + len(value.encode())
     if size > ANNOTATIONS_MAX_BYTES:
-        errors.append(FieldError(TOO_LONG, path, detail=f"may not be more than {ANNOTATIONS_MAX_BYTES} bytes"))
+        errors.append(
+            FieldError(TOO_LONG, path, detail=f"may not be more than {ANNOTATIONS_MAX_BYTES} bytes")
+        )
     return errors
 
 

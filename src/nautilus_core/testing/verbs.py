@@ -261,7 +261,11 @@ class Verbs:
                 if self.store.find(rtype, obj) is None:
                     continue  # collected meanwhile as a dependent of an earlier one
                 answer, _ = self.store.delete(
-                    rtype, namespace, obj["metadata"]["name"], propagation=options["policy"], grace=options["grace"]
+                    rtype,
+                    namespace,
+                    obj["metadata"]["name"],
+                    propagation=options["policy"],
+                    grace=options["grace"],
                 )
                 deleted.append(answer)
         return respond(
