@@ -161,6 +161,10 @@ def test_kubectl_cascade_modes(kubeconfig_path: Path, core: client.CoreV1Api, ap
     done = kubectl("delete", "replicaset", "web-1", "--cascade=orphan", "--wait=true", "--timeout=20s")
     assert done.returncode == 0, done.stderr
     assert names(core, apps) == (["web"], [], ["web-1-a", "web-1-b"])
+    deployment = apps.read_namespaced_deployment("web", "default")
+    second = {**deployment_body("web-2"), "kind": "ReplicaSet"}
+    second["metadata"]["ownerReferences"] = [owned_by(deployment, "Deployment", block=True)]
+    apps.create_namespaced_replica_set("default", second)
     done = kubectl("delete", "deployment", "web", "--cascade=foreground", "--wait=true", "--timeout=20s")
     assert done.returncode == 0, done.stderr
     assert 'deployment.apps "web" deleted' in done.stdout

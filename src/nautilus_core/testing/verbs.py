@@ -38,7 +38,7 @@ def _int(params: dict[str, str], key: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise st.bad_request(f"invalid value for {key}: {raw!r}") from None
+        raise st.bad_request(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
 
 
 def _truthy(params: dict[str, str], key: str) -> bool:
@@ -46,6 +46,7 @@ def _truthy(params: dict[str, str], key: str) -> bool:
 
 
 def parse_body(raw: bytes, content_type: str = JSON) -> Any:
+    """A JSON body, or a YAML one when the content type says so (as the real server accepts)."""
     if not raw:
         raise st.bad_request("the request body is empty")
     try:
@@ -106,6 +107,11 @@ class Verbs:
         limit = _int(params, "limit")
         if limit is not None and limit < 0:
             raise st.bad_request("limit must not be negative")
+        _int(params, "timeoutSeconds")
+        wanted = params.get("resourceVersion", "")
+        exact = params.get("resourceVersionMatch") == "Exact"
+        if wanted.isdigit() and not exact and int(wanted) > self.store.resource_version:
+            raise st.too_large_resource_version(int(wanted), self.store.resource_version)
         items, rv, token, remaining = self.store.list_page(
             rtype, namespace, matcher_for(rtype, params), limit, params.get("continue")
         )
