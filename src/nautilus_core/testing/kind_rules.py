@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from nautilus_core.testing.defaults import pod_spec
 from nautilus_core.testing.resources import ResourceType
 from nautilus_core.testing.validation import (
     DUPLICATE,
@@ -66,6 +67,11 @@ def validate(rtype: ResourceType, obj: Obj, old: Obj | None = None) -> None:
         raise invalid(rtype.kind, rtype.group, meta.get("name") or meta.get("generateName") or "", errors)
 
 
+def _items(value: Any) -> list[Obj]:
+    """A list of objects as Go decodes it: a null element is the zero struct."""
+    return [item if isinstance(item, dict) else {} for item in value or []]
+
+
 def _non_negative(value: Any, path: str) -> Errors:
     if isinstance(value, int) and value < 0:
         return [FieldError(INVALID, path, value, "must be greater than or equal to 0")]
@@ -85,7 +91,7 @@ def _containers(spec: Obj, path: str) -> Errors:
         errors.append(FieldError(REQUIRED, f"{path}.containers"))
     seen: set[str] = set()
     for field in ("initContainers", "containers"):
-        for index, container in enumerate(spec.get(field) or []):
+        for index, container in enumerate(_items(spec.get(field))):
             where = f"{path}.{field}[{index}]"
             name = container.get("name") or ""
             if not name:
@@ -97,7 +103,7 @@ def _containers(spec: Obj, path: str) -> Errors:
                 seen.add(name)
             if not container.get("image"):
                 errors.append(FieldError(REQUIRED, f"{where}.image"))
-            for number, port in enumerate(container.get("ports") or []):
+            for number, port in enumerate(_items(container.get("ports"))):
                 port_path = f"{where}.ports[{number}]"
                 if port.get("containerPort") is None:
                     errors.append(FieldError(REQUIRED, f"{port_path}.containerPort"))
@@ -127,7 +133,8 @@ def _pod(obj: Obj, old: Obj | None) -> Errors:
     errors.extend(
         _non_negative(spec.get("terminationGracePeriodSeconds"), "spec.terminationGracePeriodSeconds")
     )
-    if old is not None and errors == [] and _without_images(spec) != _without_images(old.get("spec") or {}):
+    before = pod_spec(old.get("spec") or {}) if old is not None else None  # seeded objects lack defaults
+    if before is not None and errors == [] and _without_images(pod_spec(spec)) != _without_images(before):
         errors.append(FieldError(FORBIDDEN, "spec", detail=_POD_UPDATE))
     return errors
 
@@ -136,7 +143,7 @@ def _without_images(spec: Obj) -> Obj:
     stripped = {k: v for k, v in spec.items() if k not in ("activeDeadlineSeconds", "tolerations")}
     for field in ("containers", "initContainers"):
         if field in spec:
-            stripped[field] = [{k: v for k, v in c.items() if k != "image"} for c in spec[field] or []]
+            stripped[field] = [{k: v for k, v in c.items() if k != "image"} for c in _items(spec[field])]
     return stripped
 
 
@@ -145,7 +152,7 @@ def selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
     for key, value in (selector.get("matchLabels") or {}).items():
         if labels.get(key) != value:
             return False
-    for expression in selector.get("matchExpressions") or []:
+    for expression in _items(selector.get("matchExpressions")):
         key, operator, values = (
             expression.get("key"),
             expression.get("operator"),
@@ -279,7 +286,7 @@ def _service(obj: Obj, old: Obj | None) -> Errors:
                 NOT_SUPPORTED, "spec.sessionAffinity", affinity, 'supported values: "ClientIP", "None"'
             )
         )
-    ports = spec.get("ports") or []
+    ports = _items(spec.get("ports"))
     if not ports and kind != "ExternalName" and spec.get("clusterIP") != "None":
         errors.append(FieldError(REQUIRED, "spec.ports"))
     names: set[str] = set()

@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from nautilus_core.testing import kind_rules, schema
+from nautilus_core.testing import defaults, kind_rules, schema
 from nautilus_core.testing import status as st
 from nautilus_core.testing.resources import ResourceType
 from nautilus_core.testing.validation import REQUIRED, FieldError, invalid
@@ -23,6 +23,7 @@ from nautilus_core.testing.validation import REQUIRED, FieldError, invalid
 Obj = dict[str, Any]
 SERVER_FIELDS = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_ALLOCATOR = random.Random()  # cluster IPs and node ports a replacing update had not kept
 
 
 def now_rfc3339() -> str:
@@ -36,7 +37,7 @@ def new_object(
     if not isinstance(body, dict):
         raise st.bad_request("the body of a create must be a JSON object")
     schema.decode(rtype, body, metadata_only=trusted)
-    meta = dict(body.get("metadata") or {})
+    meta = _decoded_meta(body.get("metadata"))
     name = meta.get("name") or ""
     if not name and meta.get("generateName"):
         name = meta["generateName"] + "".join(rng.choices(_NAME_CHARS, k=5))
@@ -65,6 +66,9 @@ def new_object(
         obj.pop("status", None)  # a create sets no status where the status subresource owns it
     _defaults(rtype, obj, meta)
     if not trusted:
+        defaults.apply_defaults(rtype.group, rtype.kind, obj, None, rng)
+        if rtype.kind == "Pod" and not rtype.group:
+            obj["status"] = {**obj["status"], "qosClass": defaults.qos_class(obj.get("spec"))}
         kind_rules.validate(rtype, obj)
     return obj
 
@@ -76,7 +80,7 @@ def updated_object(rtype: ResourceType, old: Obj, new: Any, subresource: str | N
     schema.decode(rtype, new, metadata_only=trusted or subresource == "status")
     old_meta = old["metadata"]
     name = old_meta["name"]
-    meta = dict(new.get("metadata") or {})
+    meta = _decoded_meta(new.get("metadata"))
     if meta.get("name", name) != name:
         raise st.bad_request(
             f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
@@ -107,6 +111,8 @@ def updated_object(rtype: ResourceType, old: Obj, new: Any, subresource: str | N
             else:
                 meta.pop(field, None)
     result["apiVersion"], result["kind"] = rtype.api_version, rtype.kind
+    if not trusted and subresource != "status":
+        defaults.apply_defaults(rtype.group, rtype.kind, result, old, _ALLOCATOR)
     meta["resourceVersion"] = old_meta["resourceVersion"]
     result["metadata"] = meta
     pinned = trusted and "generation" in (new.get("metadata") or {})
@@ -115,6 +121,20 @@ def updated_object(rtype: ResourceType, old: Obj, new: Any, subresource: str | N
     if not trusted and subresource != "status":
         kind_rules.validate(rtype, result, old)
     return result
+
+
+def _decoded_meta(raw: Any) -> dict[str, Any]:
+    """Metadata as Go decodes it: a null label or annotation value is the empty string."""
+    meta = dict(raw or {})
+    for field in ("labels", "annotations"):
+        values = meta.get(field)
+        if isinstance(values, dict) and None in values.values():
+            meta[field] = {key: "" if value is None else value for key, value in values.items()}
+    if isinstance(meta.get("finalizers"), list) and None in meta["finalizers"]:
+        meta["finalizers"] = ["" if f is None else f for f in meta["finalizers"]]
+    if isinstance(meta.get("ownerReferences"), list) and None in meta["ownerReferences"]:
+        meta["ownerReferences"] = [{} if r is None else r for r in meta["ownerReferences"]]
+    return meta
 
 
 def check_preconditions(rtype: ResourceType, obj: Obj, preconditions: dict[str, Any] | None) -> None:
