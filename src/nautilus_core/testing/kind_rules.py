@@ -153,11 +153,8 @@ def selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
         if labels.get(key) != value:
             return False
     for expression in _items(selector.get("matchExpressions")):
-        key, operator, values = (
-            expression.get("key"),
-            expression.get("operator"),
-            expression.get("values") or [],
-        )
+        key, operator = str(expression.get("key")), expression.get("operator")
+        values = expression.get("values") or []
         if operator == "In" and labels.get(key) not in values:
             return False
         if operator == "NotIn" and key in labels and labels[key] in values:
