@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nautilus_core.testing import kubeconfig, patching
 from nautilus_core.testing._loop import LoopThread
@@ -27,6 +27,9 @@ from nautilus_core.testing.server import EmulatorServer
 from nautilus_core.testing.status import ApiError
 from nautilus_core.testing.store import Obj, ObjectStore, Objs
 
+if TYPE_CHECKING:
+    from nautilus_core.testing.simulate import Simulator
+
 T = TypeVar("T")
 
 
@@ -34,6 +37,9 @@ class KubeEmulator:
     """An emulated Kubernetes API server; use as ``with KubeEmulator() as emu: ...``.
 
     ``token``: when set, every request needs ``Authorization: Bearer <token>`` (else 401).
+    ``simulate``: run a KWOK-style simulated cluster (``simulate.py``: controllers make ReplicaSets and
+    Pods, the scheduler binds pods to nodes, pods become Ready ``pod_startup_seconds`` later, Job pods
+    succeed ``job_seconds`` after that; ``simulated_nodes`` nodes are made if there are none).
     ``git_version``: what ``/version`` reports. ``bookmark_interval``: seconds between BOOKMARK events
     on watches that allow them. ``history_size``: watch events kept for resuming from a resourceVersion.
     """
@@ -48,6 +54,10 @@ class KubeEmulator:
         history_size: int = 10_000,
         port: int = 0,
         loop: LoopThread | None = None,
+        simulate: bool = False,
+        pod_startup_seconds: float = 0.1,
+        job_seconds: float = 0.2,
+        simulated_nodes: int = 1,
     ) -> None:
         self.name = name
         self.store = ObjectStore(history_size)
@@ -60,6 +70,13 @@ class KubeEmulator:
         self._loop = loop if loop is not None else LoopThread(f"kube-emulator-{name}")
         self._wanted_port = port
         self._server: EmulatorServer | None = None
+        self.simulator: Simulator | None = None
+        if simulate:
+            from nautilus_core.testing.simulate import Simulator
+
+            self.simulator = Simulator(
+                self.store, startup=pod_startup_seconds, job_seconds=job_seconds, nodes=simulated_nodes
+            )
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -67,6 +84,8 @@ class KubeEmulator:
         if self._server is None:
             self._loop.start()
             self._loop.run(self._astart())
+            if self.simulator is not None:
+                self.simulator.start()
         return self
 
     async def _astart(self) -> None:
@@ -85,6 +104,8 @@ class KubeEmulator:
 
     def stop(self) -> None:
         """Stop serving (open watches end, the port is released); idempotent."""
+        if self.simulator is not None:
+            self.simulator.stop()
         server, self._server = self._server, None
         if server is not None:
             self._loop.run(server.stop())
