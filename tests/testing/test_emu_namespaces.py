@@ -118,3 +118,15 @@ def test_kubectl_delete_namespace_waits_until_it_is_gone(kubeconfig_path: Path, 
     assert gone.returncode == 0, gone.stderr
     assert 'namespace "scratch" deleted' in gone.stdout
     assert "scratch" not in [ns.metadata.name for ns in core.list_namespace().items]
+
+
+def test_a_spec_finalizer_holds_the_namespace_until_finalize_clears_it(core: client.CoreV1Api) -> None:
+    core.create_namespace({"metadata": {"name": "stuck"}, "spec": {"finalizers": ["kubernetes", "example.com/vault"]}})
+    core.delete_namespace("stuck")
+    namespace = core.read_namespace("stuck")  # empty, but a finalizer of some other system remains
+    assert (namespace.status.phase, namespace.spec.finalizers) == ("Terminating", ["example.com/vault"])
+    namespace.spec.finalizers = []
+    core.replace_namespace_finalize("stuck", namespace)
+    with pytest.raises(ApiException) as caught:
+        core.read_namespace("stuck")
+    assert caught.value.status == 404

@@ -11,7 +11,8 @@ Public surface (stable for plugin authors):
   (``default``, ``kube-node-lease``, ``kube-public``, ``kube-system``).
 * :class:`Fault`, :class:`Outage`, :class:`Journal`, :class:`RequestRecord`, :class:`ApiError` —
   fault injection handles, the request journal, and the error type of the Python API.
-* pytest fixtures ``kube_emulator``, ``kube_fleet``, ``kubeconfig_path`` (see ``pytest_plugin``).
+* pytest fixtures ``kube_emulator``, ``kube_cluster``, ``kube_fleet``, ``kubeconfig_path`` (see
+  ``pytest_plugin``).
 
 What comes from kmock (the Kubernetes mock server by the kopf author) and what is ours:
 
@@ -30,8 +31,12 @@ What comes from kmock (the Kubernetes mock server by the kopf author) and what i
   create, 409 on duplicates and stale resourceVersions, PUT, merge/strategic/JSON patch, server-side
   apply, finalizers, status and scale subresources, label/field selectors, limit/continue paging,
   watches with resume, bookmarks, timeouts and 410 Gone, pod logs, lists of declared-but-empty
-  resources; plus faults, outages, bearer tokens, the request journal, the background loop thread,
-  kubeconfig files, fleets of clusters, and the fleet generator.
+  resources; validation with the real 400/422 answers (``schema.py``, ``validation.py``,
+  ``kind_rules.py``), server defaults and canonical quantities (``defaults.py``), the namespace
+  lifecycle and deletion with garbage collection (``deletion.py``), HTTP limits (413, 504), an
+  optional KWOK-style simulated cluster (``simulate.py``); plus faults, outages, bearer tokens, the
+  request journal, the background loop thread, kubeconfig files, fleets of clusters, and the fleet
+  generator.
 
 Everything is imported lazily on first attribute access so that the pytest plugin (loaded in every
 test run) does not pay for aiohttp and kmock unless a test uses the emulator.

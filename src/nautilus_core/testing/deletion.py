@@ -27,6 +27,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from nautilus_core.testing import status as st
 from nautilus_core.testing.object_rules import now_rfc3339
 from nautilus_core.testing.resources import ResourceType
 from nautilus_core.testing.validation import NOT_SUPPORTED, FieldError, invalid
@@ -198,7 +199,7 @@ def after_removed(store: ObjectStore, rtype: ResourceType, obj: Obj) -> None:
         ns_type = store.type_for_path(*NAMESPACE_KEY)
         ns = store.find_name(NAMESPACE_KEY, "", namespace)
         if ns_type is not None and ns is not None and ns["metadata"].get("deletionTimestamp"):
-            _finish_namespace(store, ns_type, ns)
+            finish_namespace(store, ns_type, ns)
 
 
 def _delete_namespace(store: ObjectStore, rtype: ResourceType, ns: Obj) -> tuple[Obj, bool]:
@@ -209,10 +210,10 @@ def _delete_namespace(store: ObjectStore, rtype: ResourceType, ns: Obj) -> tuple
             for child in store.list(other, name):
                 if not child["metadata"].get("deletionTimestamp"):
                     delete(store, other, child, None, None)
-    return marked, _finish_namespace(store, rtype, store.find(rtype, marked) or marked)
+    return marked, finish_namespace(store, rtype, store.find(rtype, marked) or marked)
 
 
-def _finish_namespace(store: ObjectStore, rtype: ResourceType, ns: Obj) -> bool:
+def finish_namespace(store: ObjectStore, rtype: ResourceType, ns: Obj) -> bool:
     """Remove a terminating namespace once it is empty; True when it is gone."""
     name = ns["metadata"]["name"]
     if store.find(rtype, ns) is None:
@@ -229,3 +230,41 @@ def _finish_namespace(store: ObjectStore, rtype: ResourceType, ns: Obj) -> bool:
         return False
     store._remove(rtype, {**ns, "spec": {**(ns.get("spec") or {}), "finalizers": []}})
     return True
+
+
+def check_namespace(store: ObjectStore, namespace: str, rtype: ResourceType, name: str) -> None:
+    """The namespace lifecycle admission: 404 for a missing namespace, 403 for a terminating one."""
+    ns = store.find_name(NAMESPACE_KEY, "", namespace)
+    if ns is None:
+        raise st.not_found("namespaces", "", namespace)
+    if ns["metadata"].get("deletionTimestamp") or (ns.get("status") or {}).get("phase") == "Terminating":
+        message = f"unable to create new content in namespace {namespace} because it is being terminated"
+        details: dict[str, Any] = {"name": name, "kind": rtype.plural}
+        if rtype.group:
+            details["group"] = rtype.group
+        details["causes"] = [
+            {"reason": "NamespaceTerminating", "message": message, "field": "metadata.namespace"}
+        ]
+        what = f"{rtype.plural}.{rtype.group}" if rtype.group else rtype.plural
+        raise st.ApiError(403, "Forbidden", f'{what} "{name}" is forbidden: {message}', details)
+
+
+def finalize_namespace(store: ObjectStore, name: str, body: Any) -> Obj:
+    """``PUT /api/v1/namespaces/{name}/finalize``: set ``spec.finalizers``; an emptied terminating
+    namespace without content is removed (the answer then shows its last, terminating state)."""
+    with store.lock:
+        ns_type = store.type_for_path(*NAMESPACE_KEY)
+        assert ns_type is not None
+        ns = store.get(ns_type, None, name)
+        finalizers = ((body or {}).get("spec") or {}).get("finalizers") if isinstance(body, dict) else None
+        if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
+            finalizers = []
+        if finalizers != (ns.get("spec") or {}).get("finalizers"):
+            updated = {**ns, "spec": {**(ns.get("spec") or {}), "finalizers": finalizers}}
+            updated["metadata"] = {**ns["metadata"], "resourceVersion": store._next_rv()}
+            store._put(ns_type, updated, ns)
+            store._record("MODIFIED", ns_type, updated, ns)
+            ns = updated
+        if ns["metadata"].get("deletionTimestamp"):
+            finish_namespace(store, ns_type, ns)
+        return ns

@@ -24,6 +24,7 @@ import kmock
 import orjson
 
 from nautilus_core.testing import status as st
+from nautilus_core.testing.deletion import NAMESPACE_KEY, finalize_namespace
 from nautilus_core.testing.faults import Fault, FaultSet, Journal, RequestRecord
 from nautilus_core.testing.logs import LogStore
 from nautilus_core.testing.resources import ResourceType, version_priority
@@ -191,6 +192,9 @@ class EmulatorHandler(kmock.KubernetesScaffold):
         if rtype.namespaced and namespace is None:
             raise st.unknown_resource()
         name, sub = route.name, route.subresource
+        if sub == "finalize" and rtype.key == NAMESPACE_KEY and method == "PUT":
+            body = parse_body(await read_body(raw_request), raw_request.content_type)
+            return respond(finalize_namespace(self.store, name, body))
         if sub is not None and (sub not in rtype.subresources or sub == "finalize"):
             raise st.unknown_resource()
         if watch and sub is None:

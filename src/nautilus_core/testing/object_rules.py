@@ -4,8 +4,11 @@ Owns the pure rules of create and update: naming (``generateName``), namespace c
 server-owned metadata (uid, creationTimestamp, deletionTimestamp, generation) that clients cannot set,
 defaults (a namespace's phase and name label, a pod's Pending status, a workload's one replica), the
 resourceVersion precondition, the split between a resource and its ``status`` subresource, and the
-generation bump on spec changes. Called by the store (``store.py``) under its lock; "trusted" writes
-come from test code through :class:`~nautilus_core.testing.KubeEmulator` and may set anything.
+generation bump on spec changes. Client writes are first decoded against the kind's Go types
+(``schema.py``, 400), then given the server's defaults (``defaults.py``) and validated
+(``kind_rules.py``, 422); a create drops ``status`` where the status subresource owns it. Called by
+the store (``store.py``) under its lock; "trusted" writes come from test code through
+:class:`~nautilus_core.testing.KubeEmulator` and may set anything (only their metadata types are checked).
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """The object store of the API emulator: objects, resource versions, event history, watchers.
 
 Owns every stored object of one emulated cluster, the global resourceVersion counter, sorted keys for
-paging (``limit``/``continue``), and records every change in its
+paging (``limit``/``continue``), the uid, owner-reference and per-namespace indexes the garbage
+collector needs, the system namespaces a cluster starts with, and records every change in its
 :class:`~nautilus_core.testing.history.EventLog`. What a write does to an object is decided by
-``object_rules.py``. Objects are immutable once stored: every change builds a new dict (sharing
-unchanged subtrees with the old one), so readers serialize them without copies and the history keeps
-old versions cheaply. All methods are thread-safe (one RLock):
+``object_rules.py``; what a delete does (finalizers, garbage collection, graceful pods, namespace
+lifecycle and its admission check on create) by ``deletion.py``. Objects are immutable once stored:
+every change builds a new dict (sharing unchanged subtrees with the old one), so readers serialize
+them without copies and the history keeps old versions cheaply. All methods are thread-safe (one RLock):
 the HTTP layer (``handlers.py``, ``watch.py``) calls them on the emulator's event loop, tests call them
 from their own thread through :class:`~nautilus_core.testing.KubeEmulator`.
 """
@@ -304,22 +306,6 @@ class ObjectStore:
     def objects_in_namespace(self, namespace: str) -> int:
         return self._in_namespace.get(namespace, 0)
 
-    def _check_namespace(self, namespace: str, rtype: ResourceType, name: str) -> None:
-        """The namespace lifecycle admission: 404 for a missing namespace, 403 for a terminating one."""
-        ns = self._objects[deletion.NAMESPACE_KEY].get(("", namespace))
-        if ns is None:
-            raise st.not_found("namespaces", "", namespace)
-        if ns["metadata"].get("deletionTimestamp") or (ns.get("status") or {}).get("phase") == "Terminating":
-            message = f"unable to create new content in namespace {namespace} because it is being terminated"
-            details: dict[str, Any] = {"name": name, "kind": rtype.plural}
-            if rtype.group:
-                details["group"] = rtype.group
-            details["causes"] = [
-                {"reason": "NamespaceTerminating", "message": message, "field": "metadata.namespace"}
-            ]
-            what = f"{rtype.plural}.{rtype.group}" if rtype.group else rtype.plural
-            raise st.ApiError(403, "Forbidden", f'{what} "{name}" is forbidden: {message}', details)
-
     def create(
         self,
         rtype: ResourceType,
@@ -334,7 +320,7 @@ class ObjectStore:
             obj = new_object(rtype, namespace, body, trusted, self._random)
             meta = obj["metadata"]
             if rtype.namespaced and not trusted:
-                self._check_namespace(meta["namespace"], rtype, meta["name"])
+                deletion.check_namespace(self, meta["namespace"], rtype, meta["name"])
             if (meta.get("namespace", ""), meta["name"]) in self._objects[rtype.key]:
                 raise st.already_exists(rtype.plural, rtype.group, meta["name"])
             if dry_run:
