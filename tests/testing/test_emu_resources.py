@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import urllib3
+import yaml
 from kubernetes import client
 
 from nautilus_core.testing import KubeEmulator
@@ -144,3 +145,30 @@ def test_kubectl_discovers_the_added_resources(kubeconfig_path: Path) -> None:
     )
     assert job.returncode == 0, job.stderr
     assert job.stdout.strip() == "job.batch/once created"
+
+
+@pytest.mark.skipif(not Path(KUBECTL).exists(), reason="kubectl is not installed at /usr/bin/kubectl")
+def test_every_shipped_manifest_applies(kubeconfig_path: Path, kube_emulator: KubeEmulator) -> None:
+    deploy = Path(__file__).resolve().parents[2] / "deploy"
+    env = {"KUBECONFIG": str(kubeconfig_path), "PATH": "/usr/bin:/bin", "HOME": str(kubeconfig_path.parent)}
+
+    def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([KUBECTL, *args], env=env, capture_output=True, text=True, timeout=60)
+
+    assert kubectl("create", "namespace", "nautilus").returncode == 0
+    # --validate=false: the OpenAPI documents kubectl validates against are not served here
+    for extra in ((), ("--server-side",)):
+        applied = kubectl("apply", "--validate=false", *extra, "-n", "nautilus", "-R", "-f", str(deploy))
+        assert applied.returncode == 0, applied.stderr
+    shipped = sorted(
+        (doc["kind"], doc["metadata"]["name"])
+        for path in deploy.rglob("*.yaml")
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    )
+    stored = sorted(
+        (obj["kind"], obj["metadata"]["name"])
+        for obj in kube_emulator.objects()
+        if obj["metadata"].get("namespace") in (None, "nautilus") and obj["kind"] != "Namespace"
+    )
+    assert stored == shipped
