@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,11 @@ KUBECTL = "/usr/bin/kubectl"
 
 
 @pytest.fixture
-def api(kube_cluster: KubeEmulator, tmp_path: Path, client_factory: Callable[..., client.ApiClient]):
-    return client_factory(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"))
+def api(
+    kube_cluster: KubeEmulator, tmp_path: Path, client_factory: Callable[..., client.ApiClient]
+) -> Iterator[client.ApiClient]:
+    yield client_factory(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"))
+    assert kube_cluster.simulator is not None and kube_cluster.simulator.errors == []  # no simulator bug
 
 
 def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -62,7 +65,9 @@ def test_a_deployment_gets_ready_pods_and_garbage_collection_removes_them(
 
     apps.delete_namespaced_deployment("web", "default")
     assert apps.list_namespaced_replica_set("default").items == []
-    assert core.list_namespaced_pod("default").items == []
+    pods = core.list_namespaced_pod("default").items  # collected, and terminating for a moment
+    assert all(p.metadata.deletion_timestamp is not None for p in pods)
+    eventually(lambda: core.list_namespaced_pod("default").items == [])
     assert kube_cluster.simulator is not None and kube_cluster.simulator.errors == []
 
 
@@ -157,4 +162,16 @@ def test_kubectl_waits_for_a_simulated_rollout(kube_cluster: KubeEmulator, tmp_p
     assert waited.stdout.strip() == "deployment.apps/web condition met"
     done = kubectl("delete", "deployment", "web", "--wait=true", "--timeout=20s")
     assert done.returncode == 0, done.stderr
-    assert kubectl("get", "pods", "-o", "name").stdout.strip() == ""
+    eventually(lambda: kubectl("get", "pods", "-o", "name").stdout.strip() == "")
+
+
+def test_a_deleted_pod_stays_terminating_until_the_kubelet_removes_it(api: client.ApiClient) -> None:
+    core = client.CoreV1Api(api)
+    core.create_namespaced_pod(
+        "default", {"metadata": {"name": "web"}, "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}
+    )
+    eventually(lambda: core.read_namespaced_pod("web", "default").status.phase == "Running")
+    answer = core.delete_namespaced_pod("web", "default")
+    assert answer.metadata.deletion_timestamp is not None
+    assert core.read_namespaced_pod("web", "default").metadata.deletion_grace_period_seconds == 30
+    eventually(lambda: core.list_namespaced_pod("default").items == [])

@@ -12,8 +12,8 @@ Owns what happens after a DELETE is accepted, done at once and in the order a re
   reference from the dependents and removes it. batch/v1 Jobs default to ``Orphan`` like the real
   server; everything else to ``Background``;
 * graceful pod deletion: a pod bound to a node and not finished passes through ``Terminating``
-  (``deletionTimestamp`` = now + grace period, ``deletionGracePeriodSeconds``) before the emulated
-  kubelet removes it;
+  (``deletionTimestamp`` = now + grace period, ``deletionGracePeriodSeconds``) and is removed at once,
+  or, in a simulated cluster, by the simulated kubelet (``simulate.py``) a moment later;
 * namespace lifecycle: deleting a namespace marks it ``Terminating`` (``status.phase``), deletes its
   content, and removes it (its ``kubernetes`` spec finalizer done) once nothing is left in it; an
   object removed later from a terminating namespace finishes it.
@@ -109,6 +109,8 @@ def delete(
         return _delete_namespace(store, rtype, obj)
     policy = policy or default_policy(rtype)
     if meta.get("deletionTimestamp"):
+        if grace == 0 and (rtype.group, rtype.kind) == ("", "Pod") and not meta.get("finalizers"):
+            return store._remove(rtype, obj), True  # the kubelet's (or a forced) final delete
         if policy == "Foreground" and FOREGROUND not in (meta.get("finalizers") or []):
             obj = _mark(store, rtype, obj, [FOREGROUND])
             _delete_dependents(store, obj, "Foreground")
@@ -132,7 +134,9 @@ def delete(
             else int((obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
         )
         marked = _mark(store, rtype, obj, [], grace=seconds)
-        store._remove(rtype, marked)  # the emulated kubelet has stopped the containers
+        if store.kubelet_removes_pods:
+            return marked, False  # the simulated kubelet stops the containers and removes it later
+        store._remove(rtype, marked)  # no kubelet is simulated: the containers stop at once
         return marked, True
     return store._remove(rtype, obj), True
 

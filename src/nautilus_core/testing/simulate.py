@@ -12,7 +12,9 @@ Off by default; ``KubeEmulator(simulate=True)`` (or the ``kube_cluster`` fixture
   is kept up to date;
 * the scheduler: a pod without ``spec.nodeName`` is bound to a Ready, schedulable node;
 * the kubelets: a bound pod becomes Running and Ready ``startup`` seconds later; a Job's pod
-  succeeds ``job_seconds`` after that; nodes are created when the cluster has none (``nodes``).
+  succeeds ``job_seconds`` after that; a deleted pod stays Terminating for ``termination`` seconds
+  (at most its grace period) before it is removed; nodes are created when the cluster has none
+  (``nodes``).
 
 Per-pod behaviour is chosen with the annotation ``simulate.nautilus.dev/behaviour`` on the pod (or
 its template): ``pending`` (never scheduled, the PodScheduled condition says why), ``unready`` (Running,
@@ -52,9 +54,12 @@ class Simulator:
         startup: float = 0.1,
         job_seconds: float = 0.2,
         nodes: int = 1,
+        termination: float = 0.1,
     ) -> None:
         self.store = store
         self.interval, self.startup, self.job_seconds, self.nodes = interval, startup, job_seconds, nodes
+        self.termination = termination
+        self._terminating_at: dict[str, float] = {}
         self._bound_at: dict[str, float] = {}
         self._running_at: dict[str, float] = {}
         self._counter = itertools.count()
@@ -76,6 +81,7 @@ class Simulator:
         }
 
     def start(self) -> None:
+        self.store.kubelet_removes_pods = True
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="kube-simulator", daemon=True)
             self._thread.start()
@@ -107,8 +113,21 @@ class Simulator:
         for job in self._live("Job"):
             self._job(job)
         nodes = [n for n in self.store.list(self.t["Node"]) if _node_ready(n)]
-        for pod in self._live("Pod"):
-            self._pod(pod, nodes, now)
+        for pod in self.store.list(self.t["Pod"]):
+            if pod["metadata"].get("deletionTimestamp"):
+                self._terminate(pod, now)
+            else:
+                self._pod(pod, nodes, now)
+
+    def _terminate(self, pod: Obj, now: float) -> None:
+        """The kubelet stops a terminating pod's containers (after ``termination`` seconds, at most its
+        grace period) and removes it; finalizers still hold it."""
+        meta = pod["metadata"]
+        since = self._terminating_at.setdefault(meta["uid"], now)
+        grace = meta.get("deletionGracePeriodSeconds") or 0
+        if now - since >= min(self.termination, grace) and not meta.get("finalizers"):
+            self._terminating_at.pop(meta["uid"], None)
+            self.store.delete(self.t["Pod"], meta.get("namespace"), meta["name"], grace=0)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -216,7 +235,7 @@ class Simulator:
         for extra in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True)[
             : max(0, len(pods) - wanted)
         ]:
-            self.store.delete(self.t["Pod"], meta["namespace"], extra["metadata"]["name"], grace=0)
+            self.store.delete(self.t["Pod"], meta["namespace"], extra["metadata"]["name"])
             pods.remove(extra)
         ready = sum(1 for p in pods if _pod_ready(p))
         status = {
@@ -238,6 +257,8 @@ class Simulator:
             pod_name = f"{name}-{ordinal}"
             if pod_name in pods:
                 continue
+            if self.store.find_name(self.t["Pod"].key, namespace, pod_name) is not None:
+                break  # the previous pod of this ordinal is still terminating
             if not parallel and not all(_pod_ready(pods.get(f"{name}-{i}")) for i in range(ordinal)):
                 break
             for claim in spec.get("volumeClaimTemplates") or []:
@@ -262,7 +283,7 @@ class Simulator:
         ):
             ordinal = pod_name.rsplit("-", 1)[1]
             if ordinal.isdigit() and int(ordinal) >= wanted:
-                self.store.delete(self.t["Pod"], namespace, pod_name, grace=0)
+                self.store.delete(self.t["Pod"], namespace, pod_name)
                 del pods[pod_name]
         ready = sum(1 for p in pods.values() if _pod_ready(p))
         revision = f"{name}-{_digest(spec.get('template'))}"

@@ -54,6 +54,7 @@ class ObjectStore:
         self._dependents: dict[str, set[tuple[ResourceKey, Key]]] = {}
         self._in_namespace: dict[str, int] = {}
         self._random = random.Random()
+        self.kubelet_removes_pods = False  # set by a simulated cluster: its kubelet ends terminating pods
         for rtype in BUILTIN_RESOURCES:
             self.add_type(rtype)
 
