@@ -20,20 +20,18 @@ Per-pod behaviour is chosen with the annotation ``simulate.nautilus.dev/behaviou
 its template): ``pending`` (never scheduled, the PodScheduled condition says why), ``unready`` (Running,
 readiness probe failing), ``crashloop`` (CrashLoopBackOff with restarts), ``fail`` (a Job pod fails).
 Writes are made as the server's own (trusted), so they emit the watch events clients see.
-Owned by :class:`~nautilus_core.testing.KubeEmulator`; deletion and garbage collection stay in
-``deletion.py``.
+Owned by :class:`~nautilus_core.testing.KubeEmulator`; the objects it writes are built by
+``simulate_objects.py``; deletion and garbage collection stay in ``deletion.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import threading
 import time
 from typing import Any
 
-import orjson
-
+from nautilus_core.testing import simulate_objects as objects
 from nautilus_core.testing.object_rules import now_rfc3339
 from nautilus_core.testing.resources import ResourceType
 from nautilus_core.testing.store import ObjectStore
@@ -112,7 +110,7 @@ class Simulator:
             self._stateful_set(stateful_set)
         for job in self._live("Job"):
             self._job(job)
-        nodes = [n for n in self.store.list(self.t["Node"]) if _node_ready(n)]
+        nodes = [n for n in self.store.list(self.t["Node"]) if objects.node_ready(n)]
         for pod in self.store.list(self.t["Pod"]):
             if pod["metadata"].get("deletionTimestamp"):
                 self._terminate(pod, now)
@@ -159,14 +157,14 @@ class Simulator:
     def _ensure_nodes(self) -> None:
         if self.nodes and not self.store.list(self.t["Node"]):
             for i in range(self.nodes):
-                self._create("Node", _node(f"sim-node-{i}"))
+                self._create("Node", objects.node(f"sim-node-{i}"))
 
     # -- controllers -------------------------------------------------------------------------------
 
     def _deployment(self, deployment: Obj) -> None:
         meta, spec = deployment["metadata"], deployment.get("spec") or {}
         template = spec.get("template") or {}
-        digest = _digest(template)
+        digest = objects.digest(template)
         name = f"{meta['name']}-{digest}"
         replicas = spec.get("replicas", 1)
         owned = self._owned(deployment, "ReplicaSet")
@@ -186,7 +184,7 @@ class Simulator:
                         "name": name,
                         "namespace": meta["namespace"],
                         "labels": labels,
-                        "ownerReferences": [_controller_ref(deployment)],
+                        "ownerReferences": [objects.controller_ref(deployment)],
                     },
                     "spec": {
                         "replicas": replicas,
@@ -217,7 +215,7 @@ class Simulator:
             status.update(readyReplicas=ready, availableReplicas=ready)
         if replicas > ready:
             status["unavailableReplicas"] = replicas - ready
-        status["conditions"] = _conditions(
+        status["conditions"] = objects.conditions(
             deployment,
             [
                 ("Available", ready >= replicas, "MinimumReplicasAvailable", "MinimumReplicasUnavailable"),
@@ -231,13 +229,15 @@ class Simulator:
         pods = self._owned(replica_set, "Pod")
         wanted = spec.get("replicas", 1)
         for _ in range(wanted - len(pods)):
-            pods.append(self._create("Pod", _pod_from(replica_set, f"{meta['name']}-{self._suffix()}")))
+            pods.append(
+                self._create("Pod", objects.pod_from(replica_set, f"{meta['name']}-{self._suffix()}"))
+            )
         for extra in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True)[
             : max(0, len(pods) - wanted)
         ]:
             self.store.delete(self.t["Pod"], meta["namespace"], extra["metadata"]["name"])
             pods.remove(extra)
-        ready = sum(1 for p in pods if _pod_ready(p))
+        ready = sum(1 for p in pods if objects.pod_ready(p))
         status = {
             "replicas": len(pods),
             "fullyLabeledReplicas": len(pods),
@@ -259,13 +259,15 @@ class Simulator:
                 continue
             if self.store.find_name(self.t["Pod"].key, namespace, pod_name) is not None:
                 break  # the previous pod of this ordinal is still terminating
-            if not parallel and not all(_pod_ready(pods.get(f"{name}-{i}")) for i in range(ordinal)):
+            if not parallel and not all(objects.pod_ready(pods.get(f"{name}-{i}")) for i in range(ordinal)):
                 break
             for claim in spec.get("volumeClaimTemplates") or []:
                 claim_name = f"{claim['metadata']['name']}-{pod_name}"
                 if self.store.find_name(self.t["PersistentVolumeClaim"].key, namespace, claim_name) is None:
-                    self._create("PersistentVolumeClaim", _claim_from(claim, claim_name, namespace, spec))
-            pod = _pod_from(stateful_set, pod_name)
+                    self._create(
+                        "PersistentVolumeClaim", objects.claim_from(claim, claim_name, namespace, spec)
+                    )
+            pod = objects.pod_from(stateful_set, pod_name)
             pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = pod_name
             pod["spec"] = {**pod["spec"], "hostname": pod_name, "subdomain": spec.get("serviceName", "")}
             volumes = [
@@ -285,8 +287,8 @@ class Simulator:
             if ordinal.isdigit() and int(ordinal) >= wanted:
                 self.store.delete(self.t["Pod"], namespace, pod_name)
                 del pods[pod_name]
-        ready = sum(1 for p in pods.values() if _pod_ready(p))
-        revision = f"{name}-{_digest(spec.get('template'))}"
+        ready = sum(1 for p in pods.values() if objects.pod_ready(p))
+        revision = f"{name}-{objects.digest(spec.get('template'))}"
         status = {
             "observedGeneration": meta.get("generation", 1),
             "replicas": len(pods),
@@ -319,7 +321,7 @@ class Simulator:
         given_up = failed > spec.get("backoffLimit", 6)
         if not done and not given_up:
             for _ in range(min(parallelism, completions - succeeded) - active):
-                pod = _pod_from(job, f"{meta['name']}-{self._suffix()}")
+                pod = objects.pod_from(job, f"{meta['name']}-{self._suffix()}")
                 pod["metadata"]["labels"].update(
                     {"job-name": meta["name"], "batch.kubernetes.io/job-name": meta["name"]}
                 )
@@ -334,13 +336,13 @@ class Simulator:
         if done and "completionTime" not in status:
             status["completionTime"] = now_rfc3339()
             status["conditions"] = [
-                _condition("SuccessCriteriaMet", "CompletionsReached"),
-                _condition("Complete", "CompletionsReached"),
+                objects.condition("SuccessCriteriaMet", "CompletionsReached"),
+                objects.condition("Complete", "CompletionsReached"),
             ]
         elif given_up and not status.get("conditions"):
             status["conditions"] = [
-                _condition("FailureTarget", "BackoffLimitExceeded"),
-                _condition("Failed", "BackoffLimitExceeded"),
+                objects.condition("FailureTarget", "BackoffLimitExceeded"),
+                objects.condition("Failed", "BackoffLimitExceeded"),
             ]
         self._set_status(self.t["Job"], job, status)
 
@@ -367,7 +369,7 @@ class Simulator:
                 self._set_status(
                     self.t["Pod"],
                     pod,
-                    {**status, "phase": "Pending", "conditions": [_keep_time(status, scheduled)]},
+                    {**status, "phase": "Pending", "conditions": [objects.keep_time(status, scheduled)]},
                 )
                 return
             node = nodes[sum(map(ord, uid)) % len(nodes)]
@@ -375,7 +377,7 @@ class Simulator:
             bound["status"] = {
                 **status,
                 "phase": "Pending",
-                "hostIP": _node_ip(node),
+                "hostIP": objects.node_ip(node),
                 "conditions": [
                     {"type": "PodScheduled", "status": "True", "lastTransitionTime": now_rfc3339()}
                 ],
@@ -385,220 +387,10 @@ class Simulator:
             return
         bound_at = self._bound_at.setdefault(uid, now)
         if phase == "Pending" and now - bound_at >= self.startup:
-            self._set_status(self.t["Pod"], pod, _running(pod, behaviour))
+            self._set_status(self.t["Pod"], pod, objects.running(pod, behaviour))
             self._running_at[uid] = now
             return
         is_job = any(ref.get("kind") == "Job" for ref in meta.get("ownerReferences") or [])
         running_at = self._running_at.setdefault(uid, now)
         if phase == "Running" and is_job and now - running_at >= self.job_seconds:
-            self._set_status(self.t["Pod"], pod, _finished(pod, failed=behaviour == "fail"))
-
-
-# -- object builders ---------------------------------------------------------------------------------
-
-
-def _digest(template: Any) -> str:
-    return hashlib.sha256(orjson.dumps(template, option=orjson.OPT_SORT_KEYS)).hexdigest()[:10]
-
-
-def _controller_ref(owner: Obj) -> Obj:
-    return {
-        "apiVersion": owner["apiVersion"],
-        "kind": owner["kind"],
-        "name": owner["metadata"]["name"],
-        "uid": owner["metadata"]["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
-
-
-def _pod_from(owner: Obj, name: str) -> Obj:
-    template = (owner.get("spec") or {}).get("template") or {}
-    template_meta = template.get("metadata") or {}
-    meta: Obj = {
-        "name": name,
-        "namespace": owner["metadata"]["namespace"],
-        "labels": dict(template_meta.get("labels") or {}),
-        "ownerReferences": [_controller_ref(owner)],
-    }
-    if template_meta.get("annotations"):
-        meta["annotations"] = dict(template_meta["annotations"])
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": meta,
-        "spec": dict(template.get("spec") or {}),
-        "status": {"phase": "Pending", "qosClass": "BestEffort"},
-    }
-
-
-def _claim_from(claim: Obj, name: str, namespace: str, spec: Obj) -> Obj:
-    labels = dict(((spec.get("selector") or {}).get("matchLabels")) or {})
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "spec": claim.get("spec") or {},
-        "status": {
-            "phase": "Bound",
-            "accessModes": (claim.get("spec") or {}).get("accessModes") or [],
-            "capacity": ((claim.get("spec") or {}).get("resources") or {}).get("requests") or {},
-        },
-    }
-
-
-def _node(name: str) -> Obj:
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "type": "kwok"}},
-        "spec": {},
-        "status": {
-            "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"},
-            "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": "True",
-                    "reason": "KubeletReady",
-                    "lastTransitionTime": now_rfc3339(),
-                }
-            ],
-            "addresses": [
-                {
-                    "type": "InternalIP",
-                    "address": f"10.0.0.{int(hashlib.sha256(name.encode()).hexdigest(), 16) % 250 + 2}",
-                }
-            ],
-            "nodeInfo": {"kubeletVersion": "v1.30.2", "containerRuntimeVersion": "kwok://simulated"},
-        },
-    }
-
-
-def _node_ready(node: Obj) -> bool:
-    if (node.get("spec") or {}).get("unschedulable"):
-        return False
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (node.get("status") or {}).get("conditions") or []
-    )
-
-
-def _node_ip(node: Obj) -> str:
-    for address in (node.get("status") or {}).get("addresses") or []:
-        if address.get("type") == "InternalIP":
-            return str(address.get("address"))
-    return "10.0.0.1"
-
-
-def _pod_ready(pod: Obj | None) -> bool:
-    if pod is None:
-        return False
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-
-
-def _condition(kind: str, reason: str, status: bool = True) -> Obj:
-    now = now_rfc3339()
-    return {
-        "type": kind,
-        "status": "True" if status else "False",
-        "reason": reason,
-        "lastProbeTime": now,
-        "lastTransitionTime": now,
-    }
-
-
-def _keep_time(status: Obj, condition: Obj) -> Obj:
-    """A condition keeps its lastTransitionTime while its status does not change (so writes settle)."""
-    for old in status.get("conditions") or []:
-        if old.get("type") == condition["type"] and old.get("status") == condition["status"]:
-            return {**condition, "lastTransitionTime": old.get("lastTransitionTime")}
-    return {**condition, "lastTransitionTime": now_rfc3339()}
-
-
-def _conditions(obj: Obj, wanted: list[tuple[str, bool, str, str]]) -> list[Obj]:
-    status = obj.get("status") or {}
-    result = []
-    for kind, ok, good, bad in wanted:
-        condition = {"type": kind, "status": "True" if ok else "False", "reason": good if ok else bad}
-        kept = _keep_time(status, condition)
-        result.append({**kept, "lastUpdateTime": kept["lastTransitionTime"]})
-    return result
-
-
-def _running(pod: Obj, behaviour: str) -> Obj:
-    status = dict(pod.get("status") or {})
-    started = now_rfc3339()
-    ready = behaviour not in ("unready", "crashloop")
-    statuses = []
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        entry: Obj = {
-            "name": container.get("name"),
-            "image": container.get("image"),
-            "imageID": "",
-            "ready": ready,
-            "started": True,
-            "restartCount": 0,
-            "state": {"running": {"startedAt": started}},
-        }
-        if behaviour == "crashloop":
-            entry.update(
-                started=False,
-                restartCount=5,
-                state={
-                    "waiting": {
-                        "reason": "CrashLoopBackOff",
-                        "message": "back-off 5m0s restarting failed container",
-                    }
-                },
-                lastState={
-                    "terminated": {
-                        "exitCode": 1,
-                        "reason": "Error",
-                        "startedAt": started,
-                        "finishedAt": started,
-                    }
-                },
-            )
-        statuses.append(entry)
-    flag = "True" if ready else "False"
-    status.update(
-        phase="Running",
-        podIP=f"10.244.{sum(map(ord, pod['metadata']['uid'])) % 250}.{len(pod['metadata']['name']) % 250 + 2}",
-        startTime=status.get("startTime", started),
-        containerStatuses=statuses,
-        conditions=[
-            {"type": "PodScheduled", "status": "True", "lastTransitionTime": started},
-            {"type": "Initialized", "status": "True", "lastTransitionTime": started},
-            {"type": "ContainersReady", "status": flag, "lastTransitionTime": started},
-            {"type": "Ready", "status": flag, "lastTransitionTime": started},
-        ],
-    )
-    status["podIPs"] = [{"ip": status["podIP"]}]
-    return status
-
-
-def _finished(pod: Obj, failed: bool) -> Obj:
-    status = dict(pod.get("status") or {})
-    now = now_rfc3339()
-    code, reason = (1, "Error") if failed else (0, "Completed")
-    status["phase"] = "Failed" if failed else "Succeeded"
-    status["containerStatuses"] = [
-        {
-            **entry,
-            "ready": False,
-            "started": False,
-            "state": {
-                "terminated": {"exitCode": code, "reason": reason, "startedAt": now, "finishedAt": now}
-            },
-        }
-        for entry in status.get("containerStatuses") or []
-    ]
-    status["conditions"] = [
-        {**c, "status": "False", "reason": "PodCompleted"}
-        if c.get("type") in ("Ready", "ContainersReady")
-        else c
-        for c in status.get("conditions") or []
-    ]
-    return status
+            self._set_status(self.t["Pod"], pod, objects.finished(pod, failed=behaviour == "fail"))
