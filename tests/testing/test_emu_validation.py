@@ -142,6 +142,20 @@ def test_required_parts_of_workloads_pods_and_services(
     assert core.create_namespaced_service("default", headless).spec.cluster_ip == "None"
 
 
+def test_requests_may_not_exceed_limits(apps: client.AppsV1Api) -> None:
+    body = deployment_body("web")
+    body["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "requests": {"cpu": "2", "memory": "64Mi"},
+        "limits": {"cpu": "1500m", "memory": "1Gi"},
+    }
+    code, status = failure(apps.create_namespaced_deployment, "default", body)
+    assert code == 422
+    assert status["message"] == (
+        'Deployment.apps "web" is invalid: spec.template.spec.containers[0].resources.requests: '
+        'Invalid value: "2": must be less than or equal to cpu limit of 1500m'
+    )
+
+
 def test_bodies_that_do_not_decode_answer_400_and_store_nothing(
     kube_emulator: KubeEmulator, api_client: client.ApiClient, core: client.CoreV1Api
 ) -> None:

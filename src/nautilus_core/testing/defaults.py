@@ -38,29 +38,34 @@ def canonical_quantity(raw: Any) -> Any:
         return _canonical(raw)
 
 
-def _canonical(raw: int | float | str) -> Any:
+def quantity_value(raw: Any) -> tuple[Decimal, str] | None:
+    """The value of a quantity and its format (binary, decimal, exponent); None when it does not parse."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        return None
     match = _QUANTITY_RE.match(str(raw).strip())
     if match is None:
-        return raw
+        return None
     number, suffix = match.groups()
-    try:
-        value = Decimal(number)
-    except ArithmeticError:
-        return raw
-    if suffix in _BINARY:
-        value *= Decimal(1024) ** _BINARY[suffix]
-        form = "binary"
-    elif suffix in _DECIMAL:
-        value = value.scaleb(_DECIMAL[suffix])
-        form = "decimal"
-    elif suffix[:1] in ("e", "E"):
+    with localcontext() as context:
+        context.prec = 80
         try:
-            value = value.scaleb(int(suffix[1:]))
-        except ValueError:
-            return raw
-        form = "exponent"
-    else:
+            value = Decimal(number)
+            if suffix in _BINARY:
+                return value * Decimal(1024) ** _BINARY[suffix], "binary"
+            if suffix in _DECIMAL:
+                return value.scaleb(_DECIMAL[suffix]), "decimal"
+            if suffix[:1] in ("e", "E"):
+                return value.scaleb(int(suffix[1:])), "exponent"
+        except (ArithmeticError, ValueError):
+            return None
+    return None
+
+
+def _canonical(raw: int | float | str) -> Any:
+    parsed = quantity_value(raw)
+    if parsed is None:
         return raw
+    value, form = parsed
     sign = "-" if value < 0 else ""
     value = abs(value)
     if value != value.quantize(_NANO, rounding=ROUND_CEILING):

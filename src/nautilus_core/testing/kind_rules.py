@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from nautilus_core.testing.defaults import pod_spec
+from nautilus_core.testing.defaults import pod_spec, quantity_value
 from nautilus_core.testing.resources import ResourceType
 from nautilus_core.testing.validation import (
     DUPLICATE,
@@ -103,12 +103,37 @@ def _containers(spec: Obj, path: str) -> Errors:
                 seen.add(name)
             if not container.get("image"):
                 errors.append(FieldError(REQUIRED, f"{where}.image"))
+            errors.extend(_resources(container.get("resources"), f"{where}.resources"))
             for number, port in enumerate(_items(container.get("ports"))):
                 port_path = f"{where}.ports[{number}]"
                 if port.get("containerPort") is None:
                     errors.append(FieldError(REQUIRED, f"{port_path}.containerPort"))
                 errors.extend(_port(port.get("containerPort"), f"{port_path}.containerPort"))
                 errors.extend(_protocol(port.get("protocol"), f"{port_path}.protocol"))
+    return errors
+
+
+def _resources(resources: Any, path: str) -> Errors:
+    """Quantities are not negative and requests do not exceed limits."""
+    if not isinstance(resources, dict):
+        return []
+    errors: Errors = []
+    limits: Obj = resources.get("limits") or {}
+    requests: Obj = resources.get("requests") or {}
+    for part, values in (("limits", limits), ("requests", requests)):
+        for name, raw in values.items():
+            parsed = quantity_value(raw)
+            if parsed is not None and parsed[0] < 0:
+                errors.append(
+                    FieldError(
+                        INVALID, f"{path}.{part}[{name}]", str(raw), "must be greater than or equal to 0"
+                    )
+                )
+    for name, raw in requests.items():
+        request, limit = quantity_value(raw), quantity_value(limits.get(name))
+        if request is not None and limit is not None and request[0] > limit[0]:
+            detail = f"must be less than or equal to {name} limit of {limits[name]}"
+            errors.append(FieldError(INVALID, f"{path}.requests", str(raw), detail))
     return errors
 
 
