@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from nautilus_core.db import Cluster, Namespace, Node, Service, SyncOutcome, SyncRun, utcnow
+from nautilus_core.testing import SYSTEM_NAMESPACES
 
 TABLES = (Cluster, Namespace, Node, Service)
 
@@ -141,7 +142,8 @@ def test_sync_run_is_recorded_per_provider_and_cluster(app, fleet, engine):
         outcomes = conn.execute(select(SyncOutcome.__table__).where(
             SyncOutcome.__table__.c.run_id == report.run_id)).mappings().all()
     assert run["status"] == "succeeded" and run["finished_at"] >= run["started_at"]
-    assert run["counts"]["namespace"]["inserted"] == sum(len(s.namespaces) for s in fleet.summaries.values())
+    assert run["counts"]["namespace"]["inserted"] == sum(
+        len(s.namespaces) + len(SYSTEM_NAMESPACES) for s in fleet.summaries.values())
     assert sorted((o["provider"], o["cluster_key"] or "", o["status"]) for o in outcomes) == [
         ("kubeconfig", "", "ok"), ("kubeconfig", "kubeconfig///east", "ok"),
         ("kubeconfig", "kubeconfig///west", "ok")]

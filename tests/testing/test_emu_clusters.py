@@ -64,6 +64,7 @@ def test_emulators_stop_in_any_order() -> None:
 
 
 def test_python_api_is_thread_safe(kube_emulator: KubeEmulator) -> None:
+    start = kube_emulator.resource_version
     def create(worker: int) -> None:
         for i in range(50):
             kube_emulator.create(
@@ -78,7 +79,7 @@ def test_python_api_is_thread_safe(kube_emulator: KubeEmulator) -> None:
     pods = kube_emulator.list("v1", "pods", namespace="ns")
     assert len(pods) == 200
     assert len({p["metadata"]["resourceVersion"] for p in pods}) == 200
-    assert kube_emulator.resource_version == 200
+    assert kube_emulator.resource_version == start + 200
 
 
 def test_kubeconfig_path_fixture_points_at_the_emulator(

@@ -9,7 +9,7 @@ from emu_helpers import deployment_body, pod_body
 from kubernetes import client
 from kubernetes.client import ApiException
 
-from nautilus_core.testing import KubeEmulator
+from nautilus_core.testing import SYSTEM_NAMESPACES, KubeEmulator
 
 APPLY = "application/apply-patch+yaml"
 
@@ -38,7 +38,7 @@ def test_namespaces_are_creatable_listable_and_readable(core: client.CoreV1Api) 
     for name in ("a", "b"):
         core.create_namespace({"metadata": {"name": name, "labels": {"team": name}}})
     listed = core.list_namespace()
-    assert [ns.metadata.name for ns in listed.items] == ["a", "b"]
+    assert [ns.metadata.name for ns in listed.items] == sorted(["a", "b", *SYSTEM_NAMESPACES])
     assert listed.items[0].status.phase == "Active"
     assert core.read_namespace("b").metadata.labels["team"] == "b"
     assert core.read_namespace("b").metadata.labels["kubernetes.io/metadata.name"] == "b"
@@ -284,4 +284,4 @@ def test_deleting_a_namespace_deletes_what_is_in_it(
     assert [(p.metadata.namespace, p.metadata.name) for p in core.list_pod_for_all_namespaces().items] == [
         ("kept", "p")
     ]
-    assert [ns.metadata.name for ns in core.list_namespace().items] == ["kept"]
+    assert [ns.metadata.name for ns in core.list_namespace().items] == sorted(["kept", *SYSTEM_NAMESPACES])

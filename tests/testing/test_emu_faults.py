@@ -23,7 +23,7 @@ def test_500_once_then_success(kube_emulator: KubeEmulator, core: client.CoreV1A
         core.list_namespace()
     assert caught.value.status == 500
     assert json.loads(caught.value.body)["kind"] == "Status"
-    assert core.list_namespace().items == []
+    assert core.list_namespaced_pod("default").items == []
     assert (fault.hits, fault.active) == (1, False)
 
 
@@ -59,10 +59,10 @@ def test_custom_body_delay_and_cancel(kube_emulator: KubeEmulator, core: client.
                 core.list_namespace()
             assert json.loads(caught.value.body)["message"] == "nope"
     assert fault.hits == 2 and not fault.active
-    assert core.list_namespace().items == []  # cancelled on leaving the block
+    assert core.list_namespaced_pod("default").items == []  # cancelled on leaving the block
     kube_emulator.inject(path="/namespaces", status=None, delay=0.3)
     started = time.monotonic()
-    assert core.list_namespace().items == []
+    assert core.list_namespaced_pod("default").items == []
     assert time.monotonic() - started >= 0.3
 
 
@@ -73,7 +73,7 @@ def test_token_is_required_when_configured(
         good = client.CoreV1Api(client_factory(emu.write_kubeconfig(tmp_path / "good")))
         none = client.CoreV1Api(client_factory(emu.write_kubeconfig(tmp_path / "none", user_token="")))
         wrong = client.CoreV1Api(client_factory(emu.write_kubeconfig(tmp_path / "wrong", user_token="guess")))
-        assert good.list_namespace().items == []
+        assert good.list_namespaced_pod("default").items == []
         for api in (none, wrong):
             with pytest.raises(ApiException) as caught:
                 api.list_namespace()
@@ -87,12 +87,12 @@ def test_token_is_required_when_configured(
 
 @pytest.mark.parametrize("mode", ["refuse", "drop"])
 def test_unreachable_then_back(kube_emulator: KubeEmulator, core: client.CoreV1Api, mode: str) -> None:
-    assert core.list_namespace().items == []  # a keep-alive connection now exists
+    assert core.list_namespaced_pod("default").items == []  # a keep-alive connection now exists
     with kube_emulator.unreachable(mode):
         for _ in range(2):  # both the pooled connection and a fresh one fail
             with pytest.raises((urllib3.exceptions.HTTPError, ConnectionError)):
                 core.list_namespace(_request_timeout=2)
-    assert core.list_namespace().items == []
+    assert core.list_namespaced_pod("default").items == []
 
 
 def test_hanging_server_times_the_client_out(kube_emulator: KubeEmulator, core: client.CoreV1Api) -> None:
@@ -104,7 +104,7 @@ def test_hanging_server_times_the_client_out(kube_emulator: KubeEmulator, core: 
         assert time.monotonic() - started < 2
     finally:
         outage.restore()
-    assert core.list_namespace().items == []
+    assert core.list_namespaced_pod("default").items == []
 
 
 def test_journal_records_requests_and_can_prove_no_writes(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from kubernetes import client
 
-from nautilus_core.testing import POD_STATES, FleetSpec, KubeEmulator, generate, populate
+from nautilus_core.testing import POD_STATES, SYSTEM_NAMESPACES, FleetSpec, KubeEmulator, generate, populate
 from nautilus_core.testing.fleet import NODE_STATES, SERVICE_TYPES
 
 
@@ -67,7 +67,7 @@ def test_typed_client_parses_every_generated_object(fleet, client_factory, tmp_p
     assert (
         apps.list_deployment_for_all_namespaces().items or apps.list_stateful_set_for_all_namespaces().items
     )
-    assert len(core.list_namespace().items) == 3
+    assert len(core.list_namespace().items) == 3 + len(SYSTEM_NAMESPACES)  # and default, kube-system, ...
 
 
 def test_every_pod_state_is_covered_and_prints_the_expected_kubectl_status(
@@ -149,7 +149,11 @@ def test_nodes_services_and_namespaces(fleet) -> None:
     assert ingress and all("ip" in entry or "hostname" in entry for entry in ingress)
     headless = [svc for svc in emu.list("v1", "Service") if svc["spec"].get("clusterIP") == "None"]
     assert headless
-    phases = {ns["metadata"]["name"]: ns["status"]["phase"] for ns in emu.list("v1", "Namespace")}
+    phases = {
+        ns["metadata"]["name"]: ns["status"]["phase"]
+        for ns in emu.list("v1", "Namespace")
+        if ns["metadata"]["name"] not in SYSTEM_NAMESPACES
+    }
     assert phases[summary.terminating_namespace] == "Terminating"
     assert list(phases.values()).count("Active") == 2
 

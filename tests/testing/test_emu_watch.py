@@ -16,6 +16,8 @@ from nautilus_core.testing import KubeEmulator
 
 
 def seed(emu: KubeEmulator, name: str, namespace: str = "ns", labels: dict[str, str] | None = None) -> dict:
+    if emu.get("v1", "Namespace", namespace) is None:
+        emu.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     return emu.create(
         pod_body(name) | {"metadata": {"name": name, "namespace": namespace, "labels": labels or {}}}
     )
@@ -131,14 +133,15 @@ def test_expired_history_gives_410_to_the_client(kube_emulator: KubeEmulator, co
 
 def test_bounded_history_expires_old_versions_on_its_own() -> None:
     with KubeEmulator(history_size=3) as emu:
-        for i in range(6):
-            seed(emu, f"p{i}")
+        versions = [int(seed(emu, f"p{i}")["metadata"]["resourceVersion"]) for i in range(6)]
         raw = emu.url
-        with urllib.request.urlopen(f"{raw}/api/v1/namespaces/ns/pods?watch=1&resourceVersion=1") as response:
+        with urllib.request.urlopen(
+            f"{raw}/api/v1/namespaces/ns/pods?watch=1&resourceVersion={versions[0]}"
+        ) as response:
             event = json.loads(response.readline())
         assert event["type"] == "ERROR" and event["object"]["code"] == 410
         with urllib.request.urlopen(
-            f"{raw}/api/v1/namespaces/ns/pods?watch=1&resourceVersion=4&timeoutSeconds=1"
+            f"{raw}/api/v1/namespaces/ns/pods?watch=1&resourceVersion={versions[3]}&timeoutSeconds=1"
         ) as response:
             names = [json.loads(line)["object"]["metadata"]["name"] for line in response if line.strip()]
         assert names == ["p4", "p5"]

@@ -7,9 +7,12 @@ Public surface (stable for plugin authors):
 * :class:`EmulatedFleet` — several emulated clusters sharing one background event loop.
 * :class:`FleetSpec`, :func:`populate`, :class:`FleetSummary` — a deterministic, realistic cluster
   (namespaces, nodes, workloads, pods in every triage-relevant state, services, events, logs).
+* :data:`SYSTEM_NAMESPACES` — the namespaces every emulated cluster starts with, as a real one does
+  (``default``, ``kube-node-lease``, ``kube-public``, ``kube-system``).
 * :class:`Fault`, :class:`Outage`, :class:`Journal`, :class:`RequestRecord`, :class:`ApiError` —
   fault injection handles, the request journal, and the error type of the Python API.
-* pytest fixtures ``kube_emulator``, ``kube_fleet``, ``kubeconfig_path`` (see ``pytest_plugin``).
+* pytest fixtures ``kube_emulator``, ``kube_cluster``, ``kube_fleet``, ``kubeconfig_path`` (see
+  ``pytest_plugin``).
 
 What comes from kmock (the Kubernetes mock server by the kopf author) and what is ours:
 
@@ -28,8 +31,12 @@ What comes from kmock (the Kubernetes mock server by the kopf author) and what i
   create, 409 on duplicates and stale resourceVersions, PUT, merge/strategic/JSON patch, server-side
   apply, finalizers, status and scale subresources, label/field selectors, limit/continue paging,
   watches with resume, bookmarks, timeouts and 410 Gone, pod logs, lists of declared-but-empty
-  resources; plus faults, outages, bearer tokens, the request journal, the background loop thread,
-  kubeconfig files, fleets of clusters, and the fleet generator.
+  resources; validation with the real 400/422 answers (``schema.py``, ``validation.py``,
+  ``kind_rules.py``), server defaults and canonical quantities (``defaults.py``), the namespace
+  lifecycle and deletion with garbage collection (``deletion.py``), HTTP limits (413, 504), an
+  optional KWOK-style simulated cluster (``simulate.py``); plus faults, outages, bearer tokens, the
+  request journal, the background loop thread, kubeconfig files, fleets of clusters, and the fleet
+  generator.
 
 Everything is imported lazily on first attribute access so that the pytest plugin (loaded in every
 test run) does not pay for aiohttp and kmock unless a test uses the emulator.
@@ -47,6 +54,7 @@ if TYPE_CHECKING:
     from nautilus_core.testing.fleet import FleetSpec, FleetSummary, generate, populate
     from nautilus_core.testing.pod_states import POD_STATES
     from nautilus_core.testing.status import ApiError
+    from nautilus_core.testing.store import SYSTEM_NAMESPACES
 
 _EXPORTS = {
     "KubeEmulator": "nautilus_core.testing.emulator",
@@ -61,10 +69,12 @@ _EXPORTS = {
     "Journal": "nautilus_core.testing.faults",
     "RequestRecord": "nautilus_core.testing.faults",
     "ApiError": "nautilus_core.testing.status",
+    "SYSTEM_NAMESPACES": "nautilus_core.testing.store",
 }
 
 __all__ = [
     "POD_STATES",
+    "SYSTEM_NAMESPACES",
     "ApiError",
     "EmulatedFleet",
     "Fault",

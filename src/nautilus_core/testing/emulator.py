@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nautilus_core.testing import kubeconfig, patching
 from nautilus_core.testing._loop import LoopThread
@@ -27,6 +27,9 @@ from nautilus_core.testing.server import EmulatorServer
 from nautilus_core.testing.status import ApiError
 from nautilus_core.testing.store import Obj, ObjectStore, Objs
 
+if TYPE_CHECKING:
+    from nautilus_core.testing.simulate import Simulator
+
 T = TypeVar("T")
 
 
@@ -34,6 +37,9 @@ class KubeEmulator:
     """An emulated Kubernetes API server; use as ``with KubeEmulator() as emu: ...``.
 
     ``token``: when set, every request needs ``Authorization: Bearer <token>`` (else 401).
+    ``simulate``: run a KWOK-style simulated cluster (``simulate.py``: controllers make ReplicaSets and
+    Pods, the scheduler binds pods to nodes, pods become Ready ``pod_startup_seconds`` later, Job pods
+    succeed ``job_seconds`` after that; ``simulated_nodes`` nodes are made if there are none).
     ``git_version``: what ``/version`` reports. ``bookmark_interval``: seconds between BOOKMARK events
     on watches that allow them. ``history_size``: watch events kept for resuming from a resourceVersion.
     """
@@ -48,9 +54,14 @@ class KubeEmulator:
         history_size: int = 10_000,
         port: int = 0,
         loop: LoopThread | None = None,
+        simulate: bool = False,
+        pod_startup_seconds: float = 0.1,
+        job_seconds: float = 0.2,
+        simulated_nodes: int = 1,
     ) -> None:
         self.name = name
         self.store = ObjectStore(history_size)
+        self.store.seed_system_namespaces()
         self.logs = LogStore()
         self.faults = FaultSet()
         self.requests = Journal()
@@ -59,6 +70,13 @@ class KubeEmulator:
         self._loop = loop if loop is not None else LoopThread(f"kube-emulator-{name}")
         self._wanted_port = port
         self._server: EmulatorServer | None = None
+        self.simulator: Simulator | None = None
+        if simulate:
+            from nautilus_core.testing.simulate import Simulator
+
+            self.simulator = Simulator(
+                self.store, startup=pod_startup_seconds, job_seconds=job_seconds, nodes=simulated_nodes
+            )
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -66,6 +84,8 @@ class KubeEmulator:
         if self._server is None:
             self._loop.start()
             self._loop.run(self._astart())
+            if self.simulator is not None:
+                self.simulator.start()
         return self
 
     async def _astart(self) -> None:
@@ -84,6 +104,8 @@ class KubeEmulator:
 
     def stop(self) -> None:
         """Stop serving (open watches end, the port is released); idempotent."""
+        if self.simulator is not None:
+            self.simulator.stop()
         server, self._server = self._server, None
         if server is not None:
             self._loop.run(server.stop())
@@ -233,10 +255,18 @@ class KubeEmulator:
             patched = patching.apply_patch(content_type, old, patching.deep_copy(patch))
             return patching.deep_copy(self.store.update(rtype, namespace, name, patched, trusted=True))
 
-    def delete(self, api_version: str, kind_or_plural: str, name: str, namespace: str | None = None) -> Obj:
-        """Delete (or mark for deletion when finalizers remain); returns the object's last state."""
+    def delete(
+        self,
+        api_version: str,
+        kind_or_plural: str,
+        name: str,
+        namespace: str | None = None,
+        propagation: str | None = None,
+    ) -> Obj:
+        """Delete like a DELETE request (finalizers, garbage collection by ``propagation``, graceful
+        pods, namespace lifecycle); returns what the server answers: the last state or the marked one."""
         rtype = self._type(api_version, kind_or_plural)
-        return patching.deep_copy(self.store.delete(rtype, namespace, name)[0])
+        return patching.deep_copy(self.store.delete(rtype, namespace, name, propagation=propagation)[0])
 
     @property
     def resource_version(self) -> int:

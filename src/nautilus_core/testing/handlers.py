@@ -24,6 +24,7 @@ import kmock
 import orjson
 
 from nautilus_core.testing import status as st
+from nautilus_core.testing.deletion import NAMESPACE_KEY, finalize_namespace
 from nautilus_core.testing.faults import Fault, FaultSet, Journal, RequestRecord
 from nautilus_core.testing.logs import LogStore
 from nautilus_core.testing.resources import ResourceType, version_priority
@@ -183,13 +184,17 @@ class EmulatorHandler(kmock.KubernetesScaffold):
             if method == "GET":
                 return verbs.list(rtype, namespace, params)
             if method == "POST" and (namespace is not None or not rtype.namespaced):
-                return verbs.create(rtype, namespace, parse_body(await raw_request.read()), params)
+                body = parse_body(await read_body(raw_request), raw_request.content_type)
+                return verbs.create(rtype, namespace, body, params)
             if method == "DELETE":
-                return verbs.delete_collection(rtype, namespace, params)
+                return verbs.delete_collection(rtype, namespace, params, await read_body(raw_request))
             raise _not_allowed(method)
         if rtype.namespaced and namespace is None:
             raise st.unknown_resource()
         name, sub = route.name, route.subresource
+        if sub == "finalize" and rtype.key == NAMESPACE_KEY and method == "PUT":
+            body = parse_body(await read_body(raw_request), raw_request.content_type)
+            return respond(finalize_namespace(self.store, name, body))
         if sub is not None and (sub not in rtype.subresources or sub == "finalize"):
             raise st.unknown_resource()
         if watch and sub is None:
@@ -211,14 +216,14 @@ class EmulatorHandler(kmock.KubernetesScaffold):
         if sub == "log":
             raise _not_allowed(method)
         if method == "PUT":
-            body = parse_body(await raw_request.read())
+            body = parse_body(await read_body(raw_request), raw_request.content_type)
             return verbs.replace(rtype, namespace, name, body, params, sub)
         if method == "PATCH":
             return verbs.patch(
-                rtype, namespace, name, await raw_request.read(), raw_request.content_type, params, sub
+                rtype, namespace, name, await read_body(raw_request), raw_request.content_type, params, sub
             )
         if method == "DELETE" and sub is None:
-            return verbs.delete(rtype, namespace, name, await raw_request.read(), params)
+            return verbs.delete(rtype, namespace, name, await read_body(raw_request), params)
         raise _not_allowed(method)
 
     # -- kmock overrides: errors and discovery -----------------------------------------------------
@@ -314,6 +319,28 @@ class EmulatorHandler(kmock.KubernetesScaffold):
             "compiler": "gc",
             "platform": "linux/amd64",
         }
+
+
+MAX_BODY_BYTES = 3 * 1024 * 1024  # the API server's request body limit
+
+
+async def read_body(request: aiohttp.web.BaseRequest) -> bytes:
+    """The request body, or 413 RequestEntityTooLarge past the API server's 3 MiB limit."""
+    too_large = st.ApiError(
+        413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_BODY_BYTES}"
+    )
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
 
 
 def _not_allowed(method: str) -> st.ApiError:

@@ -9,6 +9,9 @@ Fixtures (names are stable; plugin authors get them by installing nautilus-core)
     A kubeconfig file in ``tmp_path`` whose current context ``emulator`` reaches ``kube_emulator``
     over http (with its token, if it has one). Load it with
     ``kubernetes.config.new_client_from_config(config_file=str(kubeconfig_path))``.
+``kube_cluster``
+    Like ``kube_emulator``, with the simulated cluster switched on (``KubeEmulator(simulate=True)``):
+    Deployments, ReplicaSets, StatefulSets and Jobs get their Pods, Pods get a node and become Ready.
 ``kube_fleet``
     A factory: ``kube_fleet(["east", "west"], **emulator_options)`` or ``kube_fleet(3)`` returns a
     running :class:`~nautilus_core.testing.EmulatedFleet`; every fleet made in a test is stopped at
@@ -39,6 +42,15 @@ def kube_emulator() -> Iterator[KubeEmulator]:
     from nautilus_core.testing.emulator import KubeEmulator
 
     with KubeEmulator("emulator", bookmark_interval=TEST_BOOKMARK_INTERVAL) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def kube_cluster() -> Iterator[KubeEmulator]:
+    """A running emulated API server with a KWOK-style simulated cluster behind it, fresh for this test."""
+    from nautilus_core.testing.emulator import KubeEmulator
+
+    with KubeEmulator("cluster", bookmark_interval=TEST_BOOKMARK_INTERVAL, simulate=True) as emulator:
         yield emulator
 
 

@@ -1,7 +1,9 @@
 """The resource types the API emulator serves, and how they are looked up.
 
 Owns :class:`ResourceType` (group, version, plural, kind, scope, subresources and the few behaviours
-that differ per resource) and the built-in table (core v1, apps/v1, coordination.k8s.io/v1). The store
+that differ per resource) and the built-in table (core v1, apps/v1, batch/v1, rbac.authorization.k8s.io/v1,
+policy/v1, networking.k8s.io/v1, autoscaling/v2, storage.k8s.io/v1, events.k8s.io/v1,
+coordination.k8s.io/v1). A URL of any other resource answers 404 like the real server. The store
 (``store.py``) keys objects by resource type, the HTTP layer (``handlers.py``) routes URLs to them and
 publishes them for discovery; ``KubeEmulator.add_resource`` adds custom resources at runtime.
 """
@@ -82,6 +84,31 @@ def _apps(plural: str, kind: str, short: tuple[str, ...]) -> ResourceType:
     )
 
 
+def _group(
+    group: str,
+    version: str,
+    plural: str,
+    kind: str,
+    namespaced: bool = True,
+    subresources: tuple[str, ...] = (),
+    short: tuple[str, ...] = (),
+    generation: bool = True,
+    returns_object: bool = False,
+) -> ResourceType:
+    return ResourceType(
+        group,
+        version,
+        plural,
+        kind,
+        namespaced,
+        frozenset(subresources),
+        generation,
+        returns_object,
+        kind.lower(),
+        short,
+    )
+
+
 BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
     _core(
         "namespaces",
@@ -92,16 +119,79 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
         returns_object=True,
     ),
     _core("pods", "Pod", subresources=("status", "log"), short=("po",), returns_object=True),
-    _core("services", "Service", subresources=("status",), short=("svc",)),
+    _core("services", "Service", subresources=("status",), short=("svc",), returns_object=True),
     _core("nodes", "Node", namespaced=False, subresources=("status",), short=("no",)),
     _core("configmaps", "ConfigMap", short=("cm",)),
     _core("secrets", "Secret"),
     _core("events", "Event", short=("ev",)),
-    _core("persistentvolumeclaims", "PersistentVolumeClaim", subresources=("status",), short=("pvc",)),
+    _core(
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        subresources=("status",),
+        short=("pvc",),
+        returns_object=True,
+    ),
     _apps("deployments", "Deployment", ("deploy",)),
     _apps("statefulsets", "StatefulSet", ("sts",)),
     _apps("replicasets", "ReplicaSet", ("rs",)),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True, frozenset(), False, False, "lease"),
+    # Added for the workloads, RBAC and policy objects operators and manifests use (issue 9, item 7).
+    _core("serviceaccounts", "ServiceAccount", short=("sa",), returns_object=True),
+    _core(
+        "persistentvolumes",
+        "PersistentVolume",
+        namespaced=False,
+        subresources=("status",),
+        short=("pv",),
+        returns_object=True,
+    ),
+    _core("endpoints", "Endpoints", short=("ep",)),
+    _core("resourcequotas", "ResourceQuota", subresources=("status",), short=("quota",), returns_object=True),
+    _apps("daemonsets", "DaemonSet", ("ds",)),
+    _group("batch", "v1", "jobs", "Job", subresources=("status",)),
+    _group("batch", "v1", "cronjobs", "CronJob", subresources=("status",), short=("cj",)),
+    _group("rbac.authorization.k8s.io", "v1", "roles", "Role", generation=False),
+    _group("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", generation=False),
+    _group(
+        "rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False, generation=False
+    ),
+    _group(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterrolebindings",
+        "ClusterRoleBinding",
+        namespaced=False,
+        generation=False,
+    ),
+    _group("events.k8s.io", "v1", "events", "Event", short=("ev",), generation=False),
+    _group(
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "PodDisruptionBudget",
+        subresources=("status",),
+        short=("pdb",),
+    ),
+    _group("networking.k8s.io", "v1", "ingresses", "Ingress", subresources=("status",), short=("ing",)),
+    _group("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short=("netpol",)),
+    _group(
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        subresources=("status",),
+        short=("hpa",),
+    ),
+    _group(
+        "storage.k8s.io",
+        "v1",
+        "storageclasses",
+        "StorageClass",
+        namespaced=False,
+        short=("sc",),
+        generation=False,
+        returns_object=True,
+    ),
 )
 
 

@@ -20,6 +20,7 @@ REASONS = {
     405: "MethodNotAllowed",
     409: "Conflict",
     410: "Expired",
+    413: "RequestEntityTooLarge",
     415: "UnsupportedMediaType",
     422: "Invalid",
     429: "TooManyRequests",
@@ -118,6 +119,19 @@ def bad_request(message: str) -> ApiError:
 
 def unknown_resource() -> ApiError:
     return ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
+def too_large_resource_version(requested: int, current: int) -> ApiError:
+    """A list at a resourceVersion the server has not reached (504 after the real server's wait)."""
+    return ApiError(
+        504,
+        "Timeout",
+        f"Too large resource version: {requested}, current: {current}",
+        {
+            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+            "retryAfterSeconds": 1,
+        },
+    )
 
 
 def gone(requested: int | str, oldest: int) -> ApiError:

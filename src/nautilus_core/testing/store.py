@@ -1,11 +1,13 @@
 """The object store of the API emulator: objects, resource versions, event history, watchers.
 
 Owns every stored object of one emulated cluster, the global resourceVersion counter, sorted keys for
-paging (``limit``/``continue``), and records every change in its
+paging (``limit``/``continue``), the uid, owner-reference and per-namespace indexes the garbage
+collector needs, the system namespaces a cluster starts with, and records every change in its
 :class:`~nautilus_core.testing.history.EventLog`. What a write does to an object is decided by
-``object_rules.py``. Objects are immutable once stored: every change builds a new dict (sharing
-unchanged subtrees with the old one), so readers serialize them without copies and the history keeps
-old versions cheaply. All methods are thread-safe (one RLock):
+``object_rules.py``; what a delete does (finalizers, garbage collection, graceful pods, namespace
+lifecycle and its admission check on create) by ``deletion.py``. Objects are immutable once stored:
+every change builds a new dict (sharing unchanged subtrees with the old one), so readers serialize
+them without copies and the history keeps old versions cheaply. All methods are thread-safe (one RLock):
 the HTTP layer (``handlers.py``, ``watch.py``) calls them on the emulator's event loop, tests call them
 from their own thread through :class:`~nautilus_core.testing.KubeEmulator`.
 """
@@ -23,14 +25,18 @@ from typing import Any
 
 import orjson
 
+from nautilus_core.testing import deletion
 from nautilus_core.testing import status as st
 from nautilus_core.testing.history import Event, EventLog, Watcher
-from nautilus_core.testing.object_rules import check_preconditions, new_object, now_rfc3339, updated_object
+from nautilus_core.testing.object_rules import check_preconditions, new_object, updated_object
 from nautilus_core.testing.resources import BUILTIN_RESOURCES, ResourceKey, ResourceType, split_api_version
 from nautilus_core.testing.selectors import Matcher
 
 Obj = dict[str, Any]
 Objs = list[Obj]  # an alias: the method named ``list`` shadows the builtin inside the class
+Key = tuple[str, str]  # (namespace or "", name)
+Dependents = list[tuple[ResourceType, Obj]]
+SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
 
 class ObjectStore:
@@ -44,9 +50,20 @@ class ObjectStore:
         self._aliases: dict[tuple[str, str], ResourceType] = {}
         self._objects: dict[ResourceKey, dict[tuple[str, str], Obj]] = {}
         self._sorted: dict[ResourceKey, list[tuple[str, str]]] = {}
+        self._uids: dict[str, tuple[ResourceKey, Key]] = {}
+        self._dependents: dict[str, set[tuple[ResourceKey, Key]]] = {}
+        self._in_namespace: dict[str, int] = {}
         self._random = random.Random()
+        self.kubelet_removes_pods = False  # set by a simulated cluster: its kubelet ends terminating pods
         for rtype in BUILTIN_RESOURCES:
             self.add_type(rtype)
+
+    def seed_system_namespaces(self) -> None:
+        """Create the namespaces every cluster starts with (default, kube-system, ...)."""
+        ns_type = self._types[deletion.NAMESPACE_KEY]
+        for name in SYSTEM_NAMESPACES:
+            if ("", name) not in self._objects[ns_type.key]:
+                self.create(ns_type, None, {"metadata": {"name": name}}, trusted=True)
 
     # -- resource types -------------------------------------------------------------------------
 
@@ -212,19 +229,83 @@ class ObjectStore:
         self._rv += 1
         return str(self._rv)
 
-    def _store(self, rtype: ResourceType, obj: Obj, created: bool) -> None:
+    def _put(self, rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
+        """Store ``obj`` (replacing ``old``) and keep the uid, owner and namespace indexes."""
         meta = obj["metadata"]
-        self._objects[rtype.key][(meta.get("namespace", ""), meta["name"])] = obj
-        if created:
+        key = (meta.get("namespace", ""), meta["name"])
+        self._objects[rtype.key][key] = obj
+        if old is None:
             self._sorted.pop(rtype.key, None)
+            if key[0]:
+                self._in_namespace[key[0]] = self._in_namespace.get(key[0], 0) + 1
+        uid = meta.get("uid")
+        if isinstance(uid, str):
+            self._uids[uid] = (rtype.key, key)
+        refs = meta.get("ownerReferences")
+        old_refs = None if old is None else old["metadata"].get("ownerReferences")
+        if refs is not old_refs:
+            self._index_owners(old_refs, rtype.key, key, add=False)
+            self._index_owners(refs, rtype.key, key, add=True)
+
+    def _index_owners(self, refs: Any, rkey: ResourceKey, key: Key, add: bool) -> None:
+        if not isinstance(refs, list):
+            return
+        for ref in refs:
+            owner = ref.get("uid") if isinstance(ref, dict) else None
+            if not isinstance(owner, str):
+                continue
+            if add:
+                self._dependents.setdefault(owner, set()).add((rkey, key))
+            elif owner in self._dependents:
+                self._dependents[owner].discard((rkey, key))
+                if not self._dependents[owner]:
+                    del self._dependents[owner]
 
     def _remove(self, rtype: ResourceType, obj: Obj) -> Obj:
+        """Remove an object for good (DELETED event), then let the garbage collector react."""
         meta = obj["metadata"]
-        del self._objects[rtype.key][(meta.get("namespace", ""), meta["name"])]
+        key = (meta.get("namespace", ""), meta["name"])
+        stored = self._objects[rtype.key].pop(key)
         self._sorted.pop(rtype.key, None)
+        if key[0]:
+            self._in_namespace[key[0]] -= 1
+        self._uids.pop(stored["metadata"].get("uid"), None)
+        self._index_owners(stored["metadata"].get("ownerReferences"), rtype.key, key, add=False)
         final = {**obj, "metadata": {**meta, "resourceVersion": self._next_rv()}}
-        self._record("DELETED", rtype, final, obj)
+        self._record("DELETED", rtype, final, stored)
+        deletion.after_removed(self, rtype, final)
         return final
+
+    # -- lookups for the garbage collector (``deletion.py``) -------------------------------------
+
+    def find(self, rtype: ResourceType, obj: Obj) -> Obj | None:
+        """The stored version of ``obj`` (same key and uid), or None once it is gone."""
+        meta = obj["metadata"]
+        current = self._objects[rtype.key].get((meta.get("namespace", ""), meta["name"]))
+        if current is None or current["metadata"].get("uid") != meta.get("uid"):
+            return None
+        return current
+
+    def find_name(self, rkey: ResourceKey, namespace: str, name: str) -> Obj | None:
+        return self._objects[rkey].get((namespace, name))
+
+    def by_uid(self, uid: Any) -> tuple[ResourceType, Obj] | None:
+        where = self._uids.get(uid) if isinstance(uid, str) else None
+        if where is None:
+            return None
+        obj = self._objects[where[0]].get(where[1])
+        return None if obj is None else (self._types[where[0]], obj)
+
+    def dependents(self, uid: str) -> Dependents:
+        found = []
+        for rkey, key in sorted(self._dependents.get(uid, ())):
+            obj = self._objects[rkey].get(key)
+            if obj is not None:
+                found.append((self._types[rkey], obj))
+        return found
+
+    def objects_in_namespace(self, namespace: str) -> int:
+        return self._in_namespace.get(namespace, 0)
 
     def create(
         self,
@@ -239,13 +320,15 @@ class ObjectStore:
         with self.lock:
             obj = new_object(rtype, namespace, body, trusted, self._random)
             meta = obj["metadata"]
+            if rtype.namespaced and not trusted:
+                deletion.check_namespace(self, meta["namespace"], rtype, meta["name"])
             if (meta.get("namespace", ""), meta["name"]) in self._objects[rtype.key]:
                 raise st.already_exists(rtype.plural, rtype.group, meta["name"])
             if dry_run:
                 meta["resourceVersion"] = str(self._rv)
                 return obj
             meta["resourceVersion"] = self._next_rv()
-            self._store(rtype, obj, created=True)
+            self._put(rtype, obj, None)
             self._record("ADDED", rtype, obj, None)
             return obj
 
@@ -273,7 +356,7 @@ class ObjectStore:
             if dry_run:
                 return result
             result["metadata"]["resourceVersion"] = self._next_rv()
-            self._store(rtype, result, created=False)
+            self._put(rtype, result, old)
             self._record("MODIFIED", rtype, result, old)
             if result["metadata"].get("deletionTimestamp") and not result["metadata"].get("finalizers"):
                 return self._remove(rtype, result)
@@ -287,38 +370,20 @@ class ObjectStore:
         *,
         preconditions: dict[str, Any] | None = None,
         dry_run: bool = False,
+        propagation: str | None = None,
+        grace: int | None = None,
     ) -> tuple[Obj, bool]:
-        """Delete, or mark for deletion when finalizers remain; returns (object, removed).
+        """Delete as the real server and its controllers do (``deletion.py``); returns (answer, removed).
 
-        Deleting a namespace deletes the namespaced objects in it.
+        ``propagation``: Background, Foreground or Orphan (None: the kind's default); ``grace``: the
+        pod grace period in seconds (None: the pod's own).
         """
         with self.lock:
             obj = self.get(rtype, namespace, name)
             check_preconditions(rtype, obj, preconditions)
-            meta = obj["metadata"]
             if dry_run:
-                return obj, not meta.get("finalizers")
-            if meta.get("finalizers"):
-                if meta.get("deletionTimestamp"):
-                    return obj, False
-                marked = {
-                    **obj,
-                    "metadata": {
-                        **meta,
-                        "deletionTimestamp": now_rfc3339(),
-                        "deletionGracePeriodSeconds": 0,
-                        "resourceVersion": self._next_rv(),
-                    },
-                }
-                self._store(rtype, marked, created=False)
-                self._record("MODIFIED", rtype, marked, obj)
-                return marked, False
-            if rtype.kind == "Namespace" and not rtype.group:
-                for other in list(self._types.values()):
-                    if other.namespaced:
-                        for child in list(self._iter(other, name, None)):
-                            self.delete(other, name, child["metadata"]["name"])
-            return self._remove(rtype, obj), True
+                return obj, not obj["metadata"].get("finalizers")
+            return deletion.delete(self, rtype, obj, propagation, grace)
 
     def load(self, objects: Iterable[Obj]) -> int:
         """Bulk-create trusted objects (test fixtures, fleet generator) under one lock; returns the count."""

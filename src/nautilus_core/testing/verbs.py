@@ -17,6 +17,7 @@ import yaml
 
 from nautilus_core.testing import patching
 from nautilus_core.testing import status as st
+from nautilus_core.testing.deletion import check_policy
 from nautilus_core.testing.logs import LogStore
 from nautilus_core.testing.object_rules import now_rfc3339
 from nautilus_core.testing.resources import ResourceType
@@ -37,7 +38,7 @@ def _int(params: dict[str, str], key: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise st.bad_request(f"invalid value for {key}: {raw!r}") from None
+        raise st.bad_request(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
 
 
 def _truthy(params: dict[str, str], key: str) -> bool:
@@ -45,6 +46,7 @@ def _truthy(params: dict[str, str], key: str) -> bool:
 
 
 def parse_body(raw: bytes, content_type: str = JSON) -> Any:
+    """A JSON body, or a YAML one when the content type says so (as the real server accepts)."""
     if not raw:
         raise st.bad_request("the request body is empty")
     try:
@@ -66,6 +68,32 @@ def matcher_for(rtype: ResourceType, params: dict[str, str], name: str | None = 
     return combine(parse_label_selector(params.get("labelSelector")), fields, by_name)
 
 
+def delete_options(raw: bytes, params: dict[str, str]) -> dict[str, Any]:
+    """DeleteOptions from the body and/or the query: policy, grace, preconditions, dryRun."""
+    options = parse_body(raw) if raw.strip() else {}
+    if not isinstance(options, dict):
+        raise st.bad_request("the body of a delete must be a DeleteOptions object")
+    policy = options.get("propagationPolicy", params.get("propagationPolicy"))
+    orphan = options.get("orphanDependents", params.get("orphanDependents"))
+    if policy in (None, "") and orphan is not None:
+        policy = "Orphan" if str(orphan).lower() == "true" else "Background"
+    grace = options.get("gracePeriodSeconds")
+    if grace is None:
+        grace = _int(params, "gracePeriodSeconds")
+    elif isinstance(grace, bool) or not isinstance(grace, int):
+        raise st.bad_request(
+            'DeleteOptions in version "v1" cannot be handled as a DeleteOptions: json: cannot unmarshal '
+            "string into Go struct field DeleteOptions.gracePeriodSeconds of type int64"
+        )
+    preconditions = options.get("preconditions")
+    return {
+        "policy": check_policy(policy),
+        "grace": grace,
+        "preconditions": preconditions if isinstance(preconditions, dict) else None,
+        "dryRun": options.get("dryRun"),
+    }
+
+
 class Verbs:
     """The verbs over one store (and its logs); every method returns a complete aiohttp response."""
 
@@ -79,6 +107,11 @@ class Verbs:
         limit = _int(params, "limit")
         if limit is not None and limit < 0:
             raise st.bad_request("limit must not be negative")
+        _int(params, "timeoutSeconds")
+        wanted = params.get("resourceVersion", "")
+        exact = params.get("resourceVersionMatch") == "Exact"
+        if wanted.isdigit() and not exact and int(wanted) > self.store.resource_version:
+            raise st.too_large_resource_version(int(wanted), self.store.resource_version)
         items, rv, token, remaining = self.store.list_page(
             rtype, namespace, matcher_for(rtype, params), limit, params.get("continue")
         )
@@ -205,10 +238,16 @@ class Verbs:
     def delete(
         self, rtype: ResourceType, namespace: str | None, name: str, raw: bytes, params: dict[str, str]
     ) -> aiohttp.web.Response:
-        options = parse_body(raw) if raw.strip() else {}
-        preconditions = (options or {}).get("preconditions") if isinstance(options, dict) else None
-        dry_run = bool(params.get("dryRun") or (isinstance(options, dict) and options.get("dryRun")))
-        obj, removed = self.store.delete(rtype, namespace, name, preconditions=preconditions, dry_run=dry_run)
+        options = delete_options(raw, params)
+        obj, removed = self.store.delete(
+            rtype,
+            namespace,
+            name,
+            preconditions=options.get("preconditions"),
+            dry_run=bool(params.get("dryRun") or options.get("dryRun")),
+            propagation=options["policy"],
+            grace=options["grace"],
+        )
         if removed and not rtype.delete_returns_object:
             details = {"name": name, "kind": rtype.plural, "uid": obj["metadata"].get("uid")}
             if rtype.group:
@@ -217,14 +256,24 @@ class Verbs:
         return respond(obj)
 
     def delete_collection(
-        self, rtype: ResourceType, namespace: str | None, params: dict[str, str]
+        self, rtype: ResourceType, namespace: str | None, params: dict[str, str], raw: bytes = b""
     ) -> aiohttp.web.Response:
         if rtype.namespaced and not namespace:
             raise st.unknown_resource()
+        options = delete_options(raw, params)
         deleted = []
         with self.store.lock:
             for obj in self.store.list(rtype, namespace, matcher_for(rtype, params)):
-                deleted.append(self.store.delete(rtype, namespace, obj["metadata"]["name"])[0])
+                if self.store.find(rtype, obj) is None:
+                    continue  # collected meanwhile as a dependent of an earlier one
+                answer, _ = self.store.delete(
+                    rtype,
+                    namespace,
+                    obj["metadata"]["name"],
+                    propagation=options["policy"],
+                    grace=options["grace"],
+                )
+                deleted.append(answer)
         return respond(
             {
                 "apiVersion": rtype.api_version,

@@ -53,6 +53,15 @@ def _truthy(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1")
 
 
+def _timeout(raw: str | None) -> float | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return float(int(raw))
+    except ValueError:
+        raise st.bad_request(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
+
+
 def _parse_since(raw: str | None) -> int | None:
     if raw in (None, "", "0"):
         return None
@@ -73,7 +82,7 @@ async def serve_watch(
 ) -> aiohttp.web.StreamResponse:
     """Stream watch events for one request until timeout, stop or disconnect."""
     since = _parse_since(params.get("resourceVersion"))
-    timeout = float(params["timeoutSeconds"]) if params.get("timeoutSeconds") else None
+    timeout = _timeout(params.get("timeoutSeconds"))
     bookmarks = _truthy(params.get("allowWatchBookmarks"))
     initial_end = since is None and _truthy(params.get("sendInitialEvents")) and bookmarks
     loop = asyncio.get_running_loop()
