@@ -145,13 +145,13 @@ def _structural(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
         return _structural(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
     if "anyOf" in schema:  # X | None
         options = [s for s in schema["anyOf"] if s.get("type") != "null"]
-        out = _structural(options[0], defs)
-        out["nullable"] = True
+        inner = _structural(options[0], defs)
+        inner["nullable"] = True
         if "description" in schema:
-            out["description"] = schema["description"]
+            inner["description"] = schema["description"]
         if "default" in schema and schema["default"] is not None:
-            out["default"] = schema["default"]
-        return out
+            inner["default"] = schema["default"]
+        return inner
     out: dict[str, Any] = {}
     kind = schema.get("type")
     if "enum" in schema:

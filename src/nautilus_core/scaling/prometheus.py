@@ -169,7 +169,8 @@ class PrometheusClient:
             return []
         if len(result) > 1:
             raise PromQLError(f"query {query!r}: returned {len(result)} series; expected one")
-        return [(float(t), _number(v)) for t, v in (result[0] or {}).get("values") or [] if _number(t) is not None]
+        values = (result[0] or {}).get("values") or []
+        return [(float(t), _number(v)) for t, v in values if _number(t) is not None]
 
 
 class QueryCache:
