@@ -147,7 +147,8 @@ class PrometheusClient:
         :raises PromQLError: the query is invalid or returned more than one series.
         :raises PrometheusUnavailable: after the bounded retries.
         """
-        data = self._get("/api/v1/query", {"query": query, "time": at, "timeout": f"{max(1, int(self.timeout * 1000))}ms"}, query)
+        timeout = f"{max(1, int(self.timeout * 1000))}ms"  # Prometheus durations take no fractions
+        data = self._get("/api/v1/query", {"query": query, "time": at, "timeout": timeout}, query)
         kind, result = data.get("resultType"), data.get("result")
         if kind == "scalar" and isinstance(result, list) and len(result) == 2:
             return _number(result[1])
