@@ -32,6 +32,7 @@ DISABLE_ENV = "NAUTILUS_DISABLE_PLUGINS"
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("inventory", "nautilus_core.inventory.builtin"),
     ("statefulsets", "nautilus_core.reconcilers.statefulsets"),
+    ("intelligent-scaling", "nautilus_core.scaling.plugin"),
 )
 
 T = TypeVar("T")

@@ -7,8 +7,8 @@ import pytest
 from conftest import until
 
 from nautilus_core.controller.cache import InformerCache, InformerKey
-from nautilus_core.controller.selectors import Selector
 from nautilus_core.errors import ConfigError
+from nautilus_core.kube.selectors import Selector
 
 CM = ("v1", "configmaps")
 

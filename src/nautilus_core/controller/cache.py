@@ -20,8 +20,8 @@ from typing import Any
 
 import structlog
 
-from nautilus_core.controller.selectors import Selector
 from nautilus_core.kube import KubeClient, NotFound, Watcher
+from nautilus_core.kube.selectors import Selector
 
 log = structlog.get_logger(__name__)
 

@@ -2,7 +2,7 @@
 
 Owns :class:`Selector`: the Kubernetes label-selector grammar (``a=b``, ``a==b``, ``a!=b``, ``a``,
 ``!a``, ``a in (x,y)``, ``a notin (x)``; requirements joined by commas) parsed once and matched
-against an object's labels. Called by ``controller.cache``.
+against an object's labels. Called by ``controller.cache`` and ``scaling.operator``.
 """
 
 from __future__ import annotations

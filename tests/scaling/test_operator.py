@@ -1,0 +1,130 @@
+"""The intelligent-scaling operator under the controller runtime: the emulator holds the Deployments and
+IntelligentScaling objects, a real Prometheus answers the queries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from nautilus_core.api import Nautilus
+from nautilus_core.config import load_settings
+from nautilus_core.kube import RetryPolicy, connect
+from nautilus_core.plugins import build_plugin_manager
+from nautilus_core.scaling.model import GROUPS, PLURAL, VERSION
+
+
+def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def operator(engine, db_url, kube_emulator, kubeconfig_path):
+    for group in GROUPS:
+        kube_emulator.add_resource(group, VERSION, PLURAL, "IntelligentScaling")
+    kube_emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}) \
+        if kube_emulator.get("v1", "namespaces", "shop") is None else None
+    app = Nautilus(load_settings(database_url=db_url, reconcile_interval=1.0, metrics_port=0, health_check_port=0),
+                   plugins=build_plugin_manager(entry_points=True, disable={"eks", "gke", "aks", "oda"}))
+    kube = connect(kubeconfig=str(kubeconfig_path), retry=RetryPolicy.off(), timeout=(2.0, 5.0))
+    runtime = app.controller(["intelligent-scaling"], kube=kube, leader_election=False, watch_silence_timeout=5.0)
+    runtime.start()
+    yield runtime
+    runtime.stop()
+    kube.close()
+    app.close()
+
+
+def deployment(emu, name, replicas=1, labels=None):
+    emu.create({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": name, "namespace": "shop", "labels": labels or {"app": "web"}},
+                "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                         "template": {"metadata": {"labels": {"app": name}},
+                                      "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+
+
+def scaler(emu, name, query, threshold, condition="gt", group="nautilus.io", **spec):
+    emu.create({"apiVersion": f"{group}/{VERSION}", "kind": "IntelligentScaling",
+                "metadata": {"name": name, "namespace": "shop"},
+                "spec": {"namespace": "shop", "target_labels": {"app": "web"}, "min_replicas": 1,
+                         "max_replicas": 5, "polling_interval": 1,
+                         "metrics_config": {"prometheus_url": spec.pop("url"),
+                                            "metrics": [{"query": query, "threshold": threshold,
+                                                         "condition": condition}]}} | spec})
+
+
+def replicas(emu, name="web"):
+    return emu.get("apps/v1", "deployments", name, "shop")["spec"]["replicas"]
+
+
+def status(emu, name, group="nautilus.io"):
+    return (emu.get(f"{group}/{VERSION}", PLURAL, name, "shop") or {}).get("status") or {}
+
+
+def test_a_rising_request_rate_scales_the_deployment_up(operator, kube_emulator, prometheus):
+    deployment(kube_emulator, "web", replicas=1)
+    scaler(kube_emulator, "web", "sum(rate(http_requests_total[5s]))", 10, url=prometheus.url)
+    for _ in range(40):
+        prometheus.exporter.requests.inc(200)
+        if replicas(kube_emulator) > 1:
+            break
+        time.sleep(0.25)
+    assert replicas(kube_emulator) > 1
+    st = until(lambda: (s := status(kube_emulator, "web")).get("desiredReplicas", 0) > 1 and s, what="status")
+    assert st["lastDecision"]["engine"] == "threshold" and st["targets"] == 1
+    ready = {c["type"]: c["status"] for c in st["conditions"]}
+    assert ready["Ready"] == "True" and ready["AbleToScale"] == "True"
+    events = [e for e in kube_emulator.list("v1", "events", namespace="shop") if e["reason"] == "Scaled"]
+    assert events and "scaled 1 Deployment(s) from" in events[0]["message"]
+
+
+def test_an_lt_condition_scales_up_when_the_metric_is_low_and_dry_run_changes_nothing(operator, kube_emulator,
+                                                                                     prometheus):
+    deployment(kube_emulator, "web", replicas=2)
+    scaler(kube_emulator, "idle", "vector(1)", 10, condition="lt", url=prometheus.url, dry_run=True)
+    st = until(lambda: (s := status(kube_emulator, "idle")).get("lastDecision") and s, what="a decision")
+    assert st["desiredReplicas"] == 3 and st["lastDecision"]["dryRun"] is True
+    time.sleep(1.5)
+    assert replicas(kube_emulator) == 2                               # dry run: untouched
+    events = [e["message"] for e in kube_emulator.list("v1", "events", namespace="shop")]
+    assert any(m.startswith("dry run: would scale 1 Deployment(s) from 2 to 3") for m in events)
+
+
+def test_bad_queries_and_prometheus_down_scale_nothing(operator, kube_emulator, prometheus):
+    deployment(kube_emulator, "web", replicas=2)
+    scaler(kube_emulator, "broken", "sum(rate(", 10, url=prometheus.url)
+    st = until(lambda: (s := status(kube_emulator, "broken")).get("conditions") and s, what="condition")
+    ready = {c["type"]: c for c in st["conditions"]}
+    assert ready["Ready"]["status"] == "False" and ready["Ready"]["reason"] == "InvalidMetric"
+    assert "bad_data" in st["lastError"]
+    kube_emulator.delete(f"nautilus.io/{VERSION}", PLURAL, "broken", namespace="shop")
+    scaler(kube_emulator, "down", "vector(500)", 10, url="http://127.0.0.1:1")
+    st = until(lambda: (s := status(kube_emulator, "down")).get("lastDecision") and s, what="a decision")
+    assert "holding 2 replicas" in st["lastDecision"]["reason"] and replicas(kube_emulator) == 2
+    assert operator.metrics.sample("nimbusguard_operator_health", {"component": "prometheus"}) == 0
+
+
+def test_min_above_max_is_a_condition_naming_the_field(operator, kube_emulator, prometheus):
+    deployment(kube_emulator, "web", replicas=2)
+    scaler(kube_emulator, "inverted", "vector(1)", 10, url=prometheus.url, min_replicas=9, max_replicas=3)
+    st = until(lambda: (s := status(kube_emulator, "inverted")).get("conditions") and s, what="condition")
+    assert "min_replicas (9) is greater than max_replicas (3)" in st["lastError"]
+    assert replicas(kube_emulator) == 2
+
+
+def test_a_deployment_selected_twice_is_refused_naming_the_other(operator, kube_emulator, prometheus):
+    deployment(kube_emulator, "web", replicas=1)
+    scaler(kube_emulator, "first", "vector(500)", 10, url=prometheus.url)
+    scaler(kube_emulator, "second", "vector(500)", 10, url=prometheus.url, group="nimbusguard.io")
+    st = until(lambda: (s := status(kube_emulator, "first")).get("conditions") and s, what="condition")
+    able = {c["type"]: c for c in st["conditions"]}["AbleToScale"]
+    assert able["status"] == "False" and "nimbusguard.io/shop/second" in able["message"]
+    assert replicas(kube_emulator) == 1
