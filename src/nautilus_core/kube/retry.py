@@ -6,6 +6,7 @@ is bounded, and re-raises the original error. ``RetryPolicy.off()`` is what test
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,8 +42,9 @@ class RetryPolicy:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, KubeTransientError) and exc.retry_after is not None:
-            return min(max(exc.retry_after, 0.0), self.max_wait)
+        hint = exc.retry_after if isinstance(exc, KubeTransientError) else None
+        if hint is not None and math.isfinite(hint):  # an unusable hint counts as absent
+            return min(max(hint, 0.0), self.max_wait)
         return min(self.base * 2 ** (state.attempt_number - 1), self.max_wait)
 
     def call(self, fn: Callable[[], T], *, what: str) -> T:
