@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 from nautilus_core.errors import ConfigError
+from nautilus_core.logs import redact_url
 
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -118,7 +118,8 @@ class Settings(BaseSettings):
         return f"sqlite:///{default_sqlite_path()}"
 
     def redacted_url(self) -> str:
-        return make_url(self.database_url_value()).render_as_string(hide_password=True)
+        """The database URL with its password and secret query parameters masked (for output)."""
+        return redact_url(self.database_url_value())
 
 
 def _normalise_url(url: str) -> str:

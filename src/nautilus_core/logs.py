@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
+from urllib.parse import unquote_plus
 
 import structlog
 
@@ -20,8 +21,17 @@ SECRET_KEYS = re.compile(
     r"(pass(word|wd)?|secret|token|api[_-]?key|authorization|credential|private[_-]?key|session[_-]?key)",
     re.IGNORECASE,
 )
-# user:password@host in URLs/DSNs
-_DSN = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]+)@", re.IGNORECASE)
+# a URL inside free text: scheme://authority[/path][?query][#fragment]
+_URL = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<rest>[^\s'\"<>`]+)", re.IGNORECASE)
+_USER = re.compile(r"[^:/?#@\s]*")
+_AT_HOST = re.compile(r"@(?=(?:[\w.-]+|\[[0-9A-Fa-f:.]+\])(?:[:/?#]|$))")
+# query-string keys that carry credentials: password=, sslpassword=, access_token=, api_key=, X-Amz-Signature=,
+# sig= (Azure SAS), client_secret=, key= ...
+_SECRET_PARAM = re.compile(
+    r"(pass(word|wd)?|secret|token|api[_-]?key|apikey|auth|credential|signature|private[_-]?key"
+    r"|session[_-]?key|(^|[_.-])(key|sig|code)$)",
+    re.IGNORECASE,
+)
 # key=value / key: value pairs inside free text
 _INLINE = re.compile(
     r"(?P<key>\b[\w-]*(?:password|passwd|secret|token|api[_-]?key|apikey)[\w-]*\b)(?P<sep>\s*[=:]\s*)"
@@ -32,9 +42,50 @@ _BEARER = re.compile(r"(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 MASK = "***"
 
 
+def redact_url(url: str) -> str:
+    """``url`` with every credential masked: the password of ``user:password@`` and the value of
+    each query parameter that carries one (``password=``, ``sslpassword=``, ``access_token=``, ...).
+
+    >>> redact_url("postgresql://u:pw@db/app?sslmode=require&password=s3cret")
+    'postgresql://u:***@db/app?sslmode=require&password=***'
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    prefix = ""
+    user = _USER.match(rest)
+    if user and rest[user.end():user.end() + 1] == "@":
+        prefix, rest = rest[:user.end() + 1], rest[user.end() + 1:]
+    elif user and rest[user.end():user.end() + 1] == ":":
+        # the password runs to the last "@" followed by a host: it may hold unencoded "/", "?", "@"
+        hosts = list(_AT_HOST.finditer(rest, user.end()))
+        if hosts:
+            prefix, rest = f"{user.group(0)}:{MASK}@", rest[hosts[-1].start() + 1:]
+    cut = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    authority, tail = prefix + rest[:cut], rest[cut:]
+    tail, hash_, fragment = tail.partition("#")
+    path, question, query = tail.partition("?")
+    if question:
+        query = _redact_query(query)
+    if hash_ and "=" in fragment:  # OAuth implicit flow puts access_token=... in the fragment
+        fragment = _redact_query(fragment)
+    return f"{scheme}://{authority}{path}{question}{query}{hash_}{fragment}"
+
+
+def _redact_query(query: str) -> str:
+    parts = []
+    for item in re.split(r"([&;])", query):
+        key, eq, _value = item.partition("=")
+        if eq and _SECRET_PARAM.search(unquote_plus(key)):
+            item = f"{key}={MASK}"
+        parts.append(item)
+    return "".join(parts)
+
+
 def redact_text(text: str) -> str:
-    """Mask DSN passwords, ``password=...``-style pairs and bearer tokens inside free text."""
-    text = _DSN.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    """Mask URL credentials (userinfo passwords, secret query parameters), ``password=...``-style
+    pairs and bearer tokens inside free text."""
+    text = _URL.sub(lambda m: redact_url(m.group(0)), text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
     return _INLINE.sub(lambda m: f"{m['key']}{m['sep']}{m['q']}{MASK}", text)
 

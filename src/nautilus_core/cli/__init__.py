@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if isinstance(exc, click.UsageError) else exc.exit_code
     except NautilusError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback(exc)
         kind = "plugin error" if isinstance(exc, PluginError) else "error"
         from nautilus_core.logs import redact_text
 
@@ -167,13 +167,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # a bug or an unexpected failure: one line, traceback with --debug
         if debug:
-            traceback.print_exc()
+            _print_traceback(exc)
         from nautilus_core.logs import redact_text
 
         click.echo(f"nautilus: unexpected error: {redact_text(f'{type(exc).__name__}: {exc}')} "
                    "(run with --debug for the traceback)", err=True)
         return 1
     return result if isinstance(result, int) else 0
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """The ``--debug`` traceback on stderr, with URL passwords, tokens and secrets masked."""
+    from nautilus_core.logs import redact_text
+
+    sys.stderr.write(redact_text("".join(traceback.format_exception(exc))))
+    sys.stderr.flush()
 
 
 def run() -> None:  # pragma: no cover - console script shim

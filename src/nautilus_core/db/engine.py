@@ -28,7 +28,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from nautilus_core.errors import ConfigError, TransientError
-from nautilus_core.logs import redact_text
+from nautilus_core.logs import redact_text, redact_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import ExceptionContext
@@ -53,8 +53,14 @@ _SQLITE_TRANSIENT = ("database is locked", "database is busy", "database table i
 
 
 def redacted(url: str | URL) -> str:
-    """``url`` as text with its password replaced by ``***`` (safe for logs and errors)."""
-    return (url if isinstance(url, URL) else make_url(url)).render_as_string(hide_password=True)
+    """``url`` as text with every credential replaced by ``***``: the password, and query parameters
+    such as ``password=``, ``sslpassword=`` or ``token=`` (safe for logs and errors)."""
+    if not isinstance(url, URL):
+        try:
+            url = make_url(url)
+        except (ArgumentError, ValueError):
+            return redact_url(str(url))
+    return redact_url(url.render_as_string(hide_password=True))
 
 
 def parse_url(url: str | URL) -> URL:
