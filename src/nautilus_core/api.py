@@ -123,11 +123,13 @@ class Nautilus:
 
     def kube(self) -> Any:
         """An API client from the settings: in-cluster (IN_CLUSTER) or the kubeconfig (KUBECONFIG)."""
-        from nautilus_core.kube import connect
+        from nautilus_core.kube import RetryPolicy, connect
+        from nautilus_core.kube.connect import timeout_from
 
+        retry, timeout = RetryPolicy.from_settings(self.settings), timeout_from(self.settings)
         if self.settings.in_cluster:
-            return connect(in_cluster=True)
-        return connect(kubeconfig=self.settings.kubeconfig)
+            return connect(in_cluster=True, retry=retry, timeout=timeout)
+        return connect(kubeconfig=self.settings.kubeconfig, retry=retry, timeout=timeout)
 
     def controller(self, reconcilers: Sequence[str] = (), *, kube: Any = None, **options: Any) -> Any:
         """A :class:`~nautilus_core.controller.runtime.ControllerRuntime` for the named reconcilers

@@ -46,7 +46,7 @@ def _progress(total_hint: list[int]) -> Any:
 @click.option("--context", "contexts", multiple=True, metavar="NAME",
               help="Sync only the cluster with this name / kubeconfig context (repeatable).")
 @click.option("--every", type=Duration(), default=None, metavar="DURATION",
-              help="Run again every DURATION (30s, 15m, 1h) until interrupted.")
+              help="Run again every DURATION (30s, 15m, 1h, 1d) until interrupted.")
 @click.option("--shard", default=None, metavar="I/N", help="Only clusters of shard I of N (Indexed Jobs).")
 @click.option("--json", "as_json", is_flag=True, help="Print each run's report as one JSON document.")
 @pass_state
@@ -161,7 +161,8 @@ for _cmd in LISTINGS:
 
 
 @inventory_group.command("runs")
-@click.option("--limit", default=10, show_default=True, help="How many runs to show, newest first.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 10000),
+              help="How many runs to show, newest first (1-10000).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @pass_state
 def runs_command(state, limit, as_json) -> None:
