@@ -49,6 +49,15 @@ class Nautilus:
 
         return engine_from_settings(self.settings)
 
+    def require_schema(self) -> str:
+        """The schema revision, when it is current; read paths call this and never migrate.
+
+        :raises SchemaError: missing, outdated or unknown schema (the message says to run ``nautilus db upgrade``).
+        """
+        from nautilus_core.db.migrate import require_current
+
+        return require_current(self.engine)
+
     def plugin_info(self) -> list[PluginInfo]:
         return self.plugins.info()
 
@@ -109,14 +118,14 @@ class Nautilus:
                    "nodes": queries.nodes, "services": queries.services}
         if kind not in readers:
             raise ConfigError(f"unknown inventory kind {kind!r}; one of {', '.join(readers)}")
-        self.upgrade_database()
+        self.require_schema()
         return readers[kind](self.engine, providers, clusters, include_deleted=include_deleted)
 
     def sync_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest sync runs, newest first, each with its per-provider/cluster outcomes."""
         from nautilus_core.inventory import queries
 
-        self.upgrade_database()
+        self.require_schema()
         return queries.runs(self.engine, limit)
 
     # ------------------------------------------------------------------ controller

@@ -174,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         kind = "plugin error" if isinstance(exc, PluginError) else "error"
         from nautilus_core.logs import redact_text
 
-        click.echo(f"nautilus: {kind}: {redact_text(str(exc))}", err=True)
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        click.echo(f"nautilus: {kind}: {redact_text(lines[0] if not debug else chr(10).join(lines))}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -183,8 +184,9 @@ def main(argv: list[str] | None = None) -> int:
             _print_traceback(exc)
         from nautilus_core.logs import redact_text
 
-        click.echo(f"nautilus: unexpected error: {redact_text(f'{type(exc).__name__}: {exc}')} "
-                   "(run with --debug for the traceback)", err=True)
+        # the first line only: database errors append the SQL and its parameters
+        text = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+        click.echo(f"nautilus: unexpected error: {redact_text(text)} (run with --debug for the traceback)", err=True)
         return 1
     return result if isinstance(result, int) else 0
 
