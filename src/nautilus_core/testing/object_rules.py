@@ -3,18 +3,23 @@
 Owns the pure rules of create and update: naming (``generateName``), namespace checks, the
 server-owned metadata (uid, creationTimestamp, deletionTimestamp, generation) that clients cannot set,
 defaults (a namespace's phase and name label, a pod's Pending status, a workload's one replica), the
-resourceVersion precondition, the split between a resource and its ``status`` subresource, and the
-generation bump on spec changes. Called by the store (``store.py``) under its lock; "trusted" writes
-come from test code through :class:`~nautilus_core.testing.KubeEmulator` and may set anything.
+resourceVersion precondition, the split between a resource and its ``status`` subresource, the
+generation bump on spec changes, and the canonical spelling of resource quantities (``0.5`` is stored
+as ``500m``, ``1024Mi`` as ``1Gi``, as an API server does). Called by the store (``store.py``) under
+its lock; "trusted" writes come from test code through :class:`~nautilus_core.testing.KubeEmulator`
+and may set anything.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import random
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from nautilus_core.quantity import canonical_quantity
 from nautilus_core.testing import status as st
 from nautilus_core.testing.resources import ResourceType
 
@@ -60,6 +65,8 @@ def new_object(
         meta.setdefault("generation", 1)
     obj = {**body, "apiVersion": rtype.api_version, "kind": rtype.kind, "metadata": meta}
     _defaults(rtype, obj, meta)
+    if not trusted:
+        canonicalize_quantities(rtype, obj)
     return obj
 
 
@@ -102,6 +109,8 @@ def updated_object(rtype: ResourceType, old: Obj, new: Any, subresource: str | N
     result["apiVersion"], result["kind"] = rtype.api_version, rtype.kind
     meta["resourceVersion"] = old_meta["resourceVersion"]
     result["metadata"] = meta
+    if not trusted:
+        canonicalize_quantities(rtype, result)
     pinned = trusted and "generation" in (new.get("metadata") or {})
     if rtype.generation and not pinned and _spec_changed(rtype, old, result):
         meta["generation"] = int(old_meta.get("generation", 0)) + 1
@@ -135,6 +144,44 @@ def _defaults(rtype: ResourceType, obj: Obj, meta: dict[str, Any]) -> None:
         obj.setdefault("status", {"phase": "Active"})
     elif rtype.kind == "Pod":
         obj.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
+
+
+def canonicalize_quantities(rtype: ResourceType, obj: Obj) -> None:
+    """Rewrite container requests/limits and claim storage requests of ``obj`` in canonical form (on a
+    copy of its spec, which may share parts with the stored object); a non-quantity is left as it is."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    spec = obj["spec"] = copy.deepcopy(spec)
+    if rtype.kind == "Pod":
+        _pod_spec(spec)
+    elif rtype.kind == "PersistentVolumeClaim":
+        _resources(spec.get("resources"))
+    elif rtype.group in ("apps", "batch"):
+        template = spec.get("template")
+        if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+            _pod_spec(template["spec"])
+        for claim in spec.get("volumeClaimTemplates") or ():
+            if isinstance(claim, dict) and isinstance(claim.get("spec"), dict):
+                _resources(claim["spec"].get("resources"))
+
+
+def _pod_spec(spec: dict[str, Any]) -> None:
+    for key in ("containers", "initContainers"):
+        for container in spec.get(key) or ():
+            if isinstance(container, dict):
+                _resources(container.get("resources"))
+
+
+def _resources(resources: Any) -> None:
+    if not isinstance(resources, dict):
+        return
+    for part in ("requests", "limits"):
+        amounts = resources.get(part)
+        if isinstance(amounts, dict):
+            for name, value in list(amounts.items()):
+                with contextlib.suppress(ValueError):
+                    amounts[name] = canonical_quantity(value) if isinstance(value, str) else value
 
 
 def _spec_changed(rtype: ResourceType, old: Obj, new: Obj) -> bool:
