@@ -172,4 +172,14 @@ def configure_logging(level: str = "INFO", fmt: str | None = None, stream: TextI
         logger_factory=lambda *_: _StreamLogger(stream),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=stream or sys.stderr, force=True)
+    # other libraries log through the standard library: their lines are redacted too
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(_RedactingFormatter("%(levelname)s:%(name)s:%(message)s"))
+    logging.basicConfig(level=max(numeric, logging.WARNING), handlers=[handler], force=True)
+
+
+class _RedactingFormatter(logging.Formatter):
+    """A standard-library formatter whose output (message and traceback) passes through ``redact_text``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))

@@ -122,3 +122,22 @@ def test_a_url_password_never_survives_redaction(user, secret, key, encode):
     masked = redact_text(f"error: cannot reach {url}: refused")
     assert value not in masked.replace("***", "")
     assert "db:5432/app" in masked and "sslmode=require" in masked
+
+
+def test_standard_library_log_lines_are_redacted():
+    import logging
+
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)
+    try:
+        logging.getLogger("some.library").warning("cannot reach postgresql://u:hunter2@db/app?sslpassword=k3y")
+        try:
+            raise OSError("refused: https://api/x?access_token=t0ken")
+        except OSError:
+            logging.getLogger("some.library").exception("failed")
+    finally:
+        structlog.reset_defaults()
+        logging.basicConfig(force=True)
+    out = stream.getvalue()
+    assert "cannot reach postgresql://u:***@db/app?sslpassword=***" in out
+    assert "hunter2" not in out and "k3y" not in out and "t0ken" not in out and "OSError" in out

@@ -84,12 +84,14 @@ def sync_command(state, providers, contexts, every, shard, as_json) -> None:
         if as_json:
             echo_json({"run_id": report.run_id, "status": report.status,
                        "duration_s": round(report.duration_s, 3),
-                       "outcomes": [o.__dict__ for o in report.outcomes],
+                       "outcomes": [o.__dict__ | {"error": redact_text(o.error) if o.error else o.error}
+                                    for o in report.outcomes],
                        "tombstoned_clusters": report.tombstoned_clusters})
         else:
             click.echo(report.summary())
             for failure in report.failures:
-                click.echo(f"  {failure.cluster or 'provider ' + failure.provider}: {failure.error}", err=True)
+                click.echo(f"  {failure.cluster or 'provider ' + failure.provider}: {redact_text(failure.error or '')}",
+                           err=True)
         code = 1 if report.failures else 0
         if not every or stop.wait(every):
             break
@@ -220,5 +222,6 @@ def demo_command(state, clusters, as_json) -> None:
     click.echo("\nNext: nautilus inventory clusters | namespaces | nodes | services | runs")
     if result.report.failures:
         for failure in result.report.failures:
-            click.echo(f"  {failure.cluster or 'provider ' + failure.provider}: {failure.error}", err=True)
+            click.echo(f"  {failure.cluster or 'provider ' + failure.provider}: {redact_text(failure.error or '')}",
+                       err=True)
         raise click.exceptions.Exit(1)
