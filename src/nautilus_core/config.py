@@ -30,9 +30,8 @@ _S = TypeVar("_S", bound=BaseSettings)
 MAX_RETENTION_DAYS = 36500
 
 
-def default_sqlite_path() -> Path:
-    """``$NAUTILUS_HOME/nautilus.db``, else ``$XDG_DATA_HOME/nautilus/nautilus.db``."""
-    home = os.environ.get("NAUTILUS_HOME")
+def default_sqlite_path(home: str | Path | None = None) -> Path:
+    """``home/nautilus.db`` (``Settings.nautilus_home``: NAUTILUS_HOME), else under ``$XDG_DATA_HOME/nautilus``."""
     if home:
         return Path(home) / "nautilus.db"
     data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -59,6 +58,8 @@ class Settings(KubeSettings):
                                       populate_by_name=True)
 
     # database
+    #: where the default SQLite database lives (``nautilus.db`` in it)
+    nautilus_home: Path | None = Field(None, validation_alias=AliasChoices("NAUTILUS_HOME", "nautilus_home"))
     database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; wins over DB_*")
     db_host: str | None = None
     db_port: int = Field(5432, ge=1, le=65535)
@@ -109,6 +110,11 @@ class Settings(KubeSettings):
             return [p.strip() for p in value.split(",") if p.strip()] or None
         return value
 
+    @field_validator("nautilus_home", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
@@ -143,7 +149,7 @@ class Settings(KubeSettings):
             if self.db_ssl_mode:
                 url += f"?sslmode={self.db_ssl_mode}"
             return url
-        return f"sqlite:///{default_sqlite_path()}"
+        return f"sqlite:///{default_sqlite_path(self.nautilus_home)}"
 
     def redacted_url(self) -> str:
         """The database URL with its password and secret query parameters masked (for output)."""
@@ -175,7 +181,7 @@ def kube_settings() -> KubeSettings:
 
 
 _ENV_NAMES = {"kube_retries": "NAUTILUS_KUBE_RETRIES", "kube_timeout": "NAUTILUS_KUBE_TIMEOUT",
-              "providers": "NAUTILUS_PROVIDERS"}
+              "providers": "NAUTILUS_PROVIDERS", "nautilus_home": "NAUTILUS_HOME"}
 
 
 def _validated(model: type[_S], overrides: dict[str, Any]) -> _S:

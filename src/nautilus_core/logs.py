@@ -57,10 +57,14 @@ def redact_url(url: str) -> str:
     if user and rest[user.end():user.end() + 1] == "@":
         prefix, rest = rest[:user.end() + 1], rest[user.end() + 1:]
     elif user and rest[user.end():user.end() + 1] == ":":
-        # the password runs to the last "@" followed by a host: it may hold unencoded "/", "?", "@"
-        hosts = list(_AT_HOST.finditer(rest, user.end()))
-        if hosts:
-            prefix, rest = f"{user.group(0)}:{MASK}@", rest[hosts[-1].start() + 1:]
+        # the password ends at an "@" followed by a host; it may hold unencoded "/", "?" or "@": take the
+        # last such "@" before the first "?", else (a "?" in the password) the first one after it
+        hosts = [m.start() for m in _AT_HOST.finditer(rest, user.end())]
+        query = rest.find("?")
+        before = [at for at in hosts if query < 0 or at < query]
+        at = before[-1] if before else (hosts[0] if hosts else -1)
+        if at >= 0:
+            prefix, rest = f"{user.group(0)}:{MASK}@", rest[at + 1:]
     cut = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
     authority, tail = prefix + rest[:cut], rest[cut:]
     tail, hash_, fragment = tail.partition("#")

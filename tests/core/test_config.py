@@ -128,3 +128,11 @@ def test_kube_clients_take_their_retries_and_timeout_from_settings(monkeypatch):
     monkeypatch.setenv("NAUTILUS_KUBE_TIMEOUT", "0")
     with pytest.raises(ConfigError, match="NAUTILUS_KUBE_TIMEOUT='0'"):
         default_timeout()
+
+
+def test_nautilus_home_is_a_setting_and_blank_means_unset(monkeypatch, tmp_path):
+    assert load_settings().database_url_value() == f"sqlite:///{tmp_path / 'nautilus.db'}"
+    monkeypatch.setenv("NAUTILUS_HOME", " ")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert load_settings().database_url_value() == f"sqlite:///{tmp_path / 'xdg' / 'nautilus' / 'nautilus.db'}"
+    assert load_settings(nautilus_home=tmp_path / "flag").database_url_value().endswith("/flag/nautilus.db")
