@@ -1,6 +1,7 @@
 """``python -m bench [NAME ...]``: run the benchmarks (all by default) and print their figures.
 
-NAME is one of ``upsert``, ``inventory``, ``controller``; each also runs alone as ``python -m bench.NAME``.
+NAME is one of ``upsert``, ``inventory``, ``controller``, ``quantity``; each also runs alone as
+``python -m bench.NAME``.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ("upsert", "inventory", "controller")
+BENCHES = ("upsert", "inventory", "controller", "quantity")
 
 
 def main() -> int:

@@ -60,8 +60,8 @@ def redact_url(url: str) -> str:
         # the password ends at an "@" followed by a host; it may hold unencoded "/", "?" or "@": take the
         # last such "@" before the first "?", else (a "?" in the password) the first one after it
         hosts = [m.start() for m in _AT_HOST.finditer(rest, user.end())]
-        query = rest.find("?")
-        before = [at for at in hosts if query < 0 or at < query]
+        first_question = rest.find("?")
+        before = [at for at in hosts if first_question < 0 or at < first_question]
         at = before[-1] if before else (hosts[0] if hosts else -1)
         if at >= 0:
             prefix, rest = f"{user.group(0)}:{MASK}@", rest[at + 1:]

@@ -13,6 +13,7 @@ quantities and compares live and desired ones by value. Bottom layer: imports no
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -72,6 +73,7 @@ class Quantity:
         return self.canonical()
 
 
+@functools.lru_cache(maxsize=4096)  # a fleet repeats a few spellings; resyncs parse them again and again
 def parse_quantity(text: str) -> Quantity:
     """The :class:`Quantity` ``text`` spells (exact; rounded up to a nano unit, like Kubernetes).
 
