@@ -142,6 +142,8 @@ def _quantity(obj: str, field: str, value: Any) -> str | None:
 
 def same_resources(desired: Any, current: Any) -> bool:
     """Container ``resources`` (requests/limits of name -> quantity) equal by value, however spelled."""
+    if desired == current:  # the steady state: the server answered with our canonical spelling
+        return True
     if not isinstance(desired, Mapping) or not isinstance(current, Mapping):
         return bool(desired == current or (not desired and not current))
     for part in set(desired) | set(current):
