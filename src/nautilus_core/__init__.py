@@ -12,6 +12,7 @@ from nautilus_core.errors import (
     NautilusError,
     PermanentError,
     PluginError,
+    SchemaError,
     TransientError,
 )
 from nautilus_core.hookspecs import hookimpl
@@ -58,6 +59,7 @@ __all__ = [
     "ReconcilerFactory",
     "ScalingEngine",
     "ScalingInput",
+    "SchemaError",
     "ServiceFacts",
     "TransientError",
     "WatchSource",
