@@ -136,3 +136,26 @@ def test_nautilus_home_is_a_setting_and_blank_means_unset(monkeypatch, tmp_path)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert load_settings().database_url_value() == f"sqlite:///{tmp_path / 'xdg' / 'nautilus' / 'nautilus.db'}"
     assert load_settings(nautilus_home=tmp_path / "flag").database_url_value().endswith("/flag/nautilus.db")
+
+
+def test_the_deploy_manifests_settings_are_accepted(monkeypatch):
+    from pathlib import Path
+
+    import yaml
+
+    from nautilus_core.cli.output import Duration
+
+    root = Path(__file__).resolve().parents[2] / "deploy"
+    for manifest in sorted(root.glob("*/*.yaml")):
+        for doc in yaml.safe_load_all(manifest.read_text()):
+            spec = (doc or {}).get("spec") or {}
+            pod = (spec.get("jobTemplate", {}).get("spec", spec).get("template") or {}).get("spec") or {}
+            for container in pod.get("containers", []) + pod.get("initContainers", []):
+                for env in container.get("env", []):
+                    if "value" in env:
+                        monkeypatch.setenv(env["name"], str(env["value"]))
+                args = container.get("args", [])
+                if "--grace-period" in args:
+                    assert Duration().convert(args[args.index("--grace-period") + 1], None, None) == 30.0
+    settings = load_settings()
+    assert (settings.reconcile_interval, settings.backoff_base, settings.backoff_max) == (30.0, 5.0, 300.0)
