@@ -35,6 +35,7 @@ class Nautilus:
         self._plugins = plugins
         self._strict = strict
         self._upgraded: str | None = None
+        self._schema: str | None = None
 
     @property
     def plugins(self) -> PluginManager:
@@ -56,7 +57,9 @@ class Nautilus:
         """
         from nautilus_core.db.migrate import require_current
 
-        return require_current(self.engine)
+        if self._schema is None:  # once per process: reads are called in loops
+            self._schema = require_current(self.engine)
+        return self._schema
 
     def plugin_info(self) -> list[PluginInfo]:
         return self.plugins.info()
