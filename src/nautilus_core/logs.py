@@ -78,18 +78,26 @@ def redact_url(url: str) -> str:
 
 def _redact_query(query: str) -> str:
     parts = []
-    for item in re.split(r"([&;])", query):
+    for item in query.split("&"):  # "&" only: a raw ";" may sit inside a value
         key, eq, _value = item.partition("=")
         if eq and _SECRET_PARAM.search(unquote_plus(key)):
             item = f"{key}={MASK}"
         parts.append(item)
-    return "".join(parts)
+    return "&".join(parts)
 
 
 def redact_text(text: str) -> str:
     """Mask URL credentials (userinfo passwords, secret query parameters), ``password=...``-style
     pairs and bearer tokens inside free text."""
-    text = _URL.sub(lambda m: redact_url(m.group(0)), text)
+    out, last = [], 0
+    for url in _URL.finditer(text):  # URLs by their own rules; the free text around them by the pair rules
+        out += [_redact_free_text(text[last:url.start()]), redact_url(url.group(0))]
+        last = url.end()
+    out.append(_redact_free_text(text[last:]))
+    return "".join(out)
+
+
+def _redact_free_text(text: str) -> str:
     text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
     return _INLINE.sub(lambda m: f"{m['key']}{m['sep']}{m['q']}{MASK}", text)
 
