@@ -14,6 +14,7 @@ from nautilus_core.errors import (
     PartialDiscovery,
     PermanentError,
     PluginError,
+    SchemaError,
     TransientError,
 )
 from nautilus_core.hookspecs import hookimpl
@@ -72,6 +73,7 @@ __all__ = [
     "Request",
     "ScalingEngine",
     "ScalingInput",
+    "SchemaError",
     "ServiceFacts",
     "TransientError",
     "Watch",

@@ -35,6 +35,7 @@ class Nautilus:
         self._plugins = plugins
         self._strict = strict
         self._upgraded: str | None = None
+        self._schema: str | None = None
 
     @property
     def plugins(self) -> PluginManager:
@@ -48,6 +49,17 @@ class Nautilus:
         from nautilus_core.db import engine_from_settings
 
         return engine_from_settings(self.settings)
+
+    def require_schema(self) -> str:
+        """The schema revision, when it is current; read paths call this and never migrate.
+
+        :raises SchemaError: missing, outdated or unknown schema (the message says to run ``nautilus db upgrade``).
+        """
+        from nautilus_core.db.migrate import require_current
+
+        if self._schema is None:  # once per process: reads are called in loops
+            self._schema = require_current(self.engine)
+        return self._schema
 
     def plugin_info(self) -> list[PluginInfo]:
         return self.plugins.info()
@@ -109,25 +121,27 @@ class Nautilus:
                    "nodes": queries.nodes, "services": queries.services}
         if kind not in readers:
             raise ConfigError(f"unknown inventory kind {kind!r}; one of {', '.join(readers)}")
-        self.upgrade_database()
+        self.require_schema()
         return readers[kind](self.engine, providers, clusters, include_deleted=include_deleted)
 
     def sync_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest sync runs, newest first, each with its per-provider/cluster outcomes."""
         from nautilus_core.inventory import queries
 
-        self.upgrade_database()
+        self.require_schema()
         return queries.runs(self.engine, limit)
 
     # ------------------------------------------------------------------ controller
 
     def kube(self) -> Any:
         """An API client from the settings: in-cluster (IN_CLUSTER) or the kubeconfig (KUBECONFIG)."""
-        from nautilus_core.kube import connect
+        from nautilus_core.kube import RetryPolicy, connect
+        from nautilus_core.kube.connect import timeout_from
 
+        retry, timeout = RetryPolicy.from_settings(self.settings), timeout_from(self.settings)
         if self.settings.in_cluster:
-            return connect(in_cluster=True)
-        return connect(kubeconfig=self.settings.kubeconfig)
+            return connect(in_cluster=True, retry=retry, timeout=timeout)
+        return connect(kubeconfig=self.settings.kubeconfig, retry=retry, timeout=timeout)
 
     def controller(self, reconcilers: Sequence[str] = (), *, kube: Any = None, **options: Any) -> Any:
         """A :class:`~nautilus_core.controller.runtime.ControllerRuntime` for the named reconcilers

@@ -1,43 +1,65 @@
 """Settings from the environment (and flags), validated once at start-up.
 
 Accepts the seed projects' variable names (DATABASE_URL or DB_*, KUBECONFIG, IN_CLUSTER, the
-controller's RECONCILE_INTERVAL ...). An invalid value fails fast with a :class:`ConfigError`
-naming the variable and what it accepts. Read by the CLI and the ``Nautilus`` facade.
+controller's RECONCILE_INTERVAL ...). Durations accept Go-style strings ("500ms", "30s", "5m",
+"1h30m", "1d") or bare seconds (one parser: :mod:`nautilus_core.durations`). An invalid value fails
+fast with a :class:`ConfigError` naming the variable and what it accepts. Read by the CLI (once at
+start-up), the ``Nautilus`` facade, and ``kube/`` (:func:`kube_settings`, for clients built by providers).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
+from nautilus_core.durations import format_duration, parse_duration
 from nautilus_core.errors import ConfigError
+from nautilus_core.logs import redact_url
 
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+#: a duration in seconds, written "30s", "5m", "1h30m", "500ms" or as bare seconds; always > 0 and finite
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+_S = TypeVar("_S", bound=BaseSettings)
+#: the longest tombstone retention (100 years): beyond it dates overflow
+MAX_RETENTION_DAYS = 36500
 
 
-def default_sqlite_path() -> Path:
-    """``$NAUTILUS_HOME/nautilus.db``, else ``$XDG_DATA_HOME/nautilus/nautilus.db``."""
-    home = os.environ.get("NAUTILUS_HOME")
+def default_sqlite_path(home: str | Path | None = None) -> Path:
+    """``home/nautilus.db`` (``Settings.nautilus_home``: NAUTILUS_HOME), else under ``$XDG_DATA_HOME/nautilus``."""
     if home:
         return Path(home) / "nautilus.db"
     data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data) / "nautilus" / "nautilus.db"
 
 
-class Settings(BaseSettings):
+class KubeSettings(BaseSettings):
+    """The settings of Kubernetes API clients (also read by ``kube/`` for clients that providers build)."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, validate_default=True,
+                                      populate_by_name=True)
+
+    #: attempts per API call (0 or 1: no retry)
+    kube_retries: int = Field(5, ge=0, le=100, validation_alias=AliasChoices("NAUTILUS_KUBE_RETRIES", "kube_retries"))
+    #: read timeout of API calls (the connect timeout is at most 5 s, or this when shorter)
+    kube_timeout: Seconds = Field(30.0, le=3600, validation_alias=AliasChoices("NAUTILUS_KUBE_TIMEOUT",
+                                                                               "kube_timeout"))
+
+
+class Settings(KubeSettings):
     """Every setting of Nautilus. Environment names are the field names in upper case."""
 
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, validate_default=True,
                                       populate_by_name=True)
 
     # database
+    #: where the default SQLite database lives (``nautilus.db`` in it)
+    nautilus_home: Path | None = Field(None, validation_alias=AliasChoices("NAUTILUS_HOME", "nautilus_home"))
     database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; wins over DB_*")
     db_host: str | None = None
     db_port: int = Field(5432, ge=1, le=65535)
@@ -57,11 +79,11 @@ class Settings(BaseSettings):
     # controller (issue: controller runtime)
     watch_all_namespaces: bool = False
     namespace_prefix: str = ""
-    reconcile_interval: float = Field(30.0, gt=0)
+    reconcile_interval: Seconds = 30.0
     worker_count: int = Field(5, ge=1, le=256)
-    max_retries: int = Field(3, ge=0)
-    backoff_base: float = Field(5.0, gt=0)
-    backoff_max: float = Field(300.0, gt=0)
+    max_retries: int = Field(3, ge=0, le=1000)
+    backoff_base: Seconds = 5.0
+    backoff_max: Seconds = 300.0
     enable_metrics: bool = True
     metrics_port: int = Field(9090, ge=0, le=65535)
     enable_health_check: bool = True
@@ -70,16 +92,16 @@ class Settings(BaseSettings):
     bind_address: str = "127.0.0.1"
 
     # leader election (coordination.k8s.io Lease)
-    lease_duration: float = Field(15.0, gt=0)
-    renew_deadline: float = Field(10.0, gt=0)
-    retry_period: float = Field(2.0, gt=0)
+    lease_duration: Seconds = 15.0
+    renew_deadline: Seconds = 10.0
+    retry_period: Seconds = 2.0
 
     # inventory
     providers: Annotated[list[str] | None, NoDecode] = Field(
         None, validation_alias=AliasChoices("NAUTILUS_PROVIDERS", "providers"),
         description="providers to sync, comma-separated (default: every registered one)")
     inventory_concurrency: int = Field(4, ge=1, le=256)
-    tombstone_retention_days: float = Field(30.0, ge=0)
+    tombstone_retention_days: float = Field(30.0, ge=0, le=MAX_RETENTION_DAYS, allow_inf_nan=False)
 
     @field_validator("providers", mode="before")
     @classmethod
@@ -87,6 +109,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [p.strip() for p in value.split(",") if p.strip()] or None
         return value
+
+    @field_validator("nautilus_home", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -100,6 +127,13 @@ class Settings(BaseSettings):
             value = value.strip().lower()
             return value or None
         return value
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> Settings:
+        if self.backoff_base > self.backoff_max:
+            raise ValueError(f"BACKOFF_BASE ({format_duration(self.backoff_base)}) must not exceed "
+                             f"BACKOFF_MAX ({format_duration(self.backoff_max)})")
+        return self
 
     # ------------------------------------------------------------------ database URL
 
@@ -115,10 +149,11 @@ class Settings(BaseSettings):
             if self.db_ssl_mode:
                 url += f"?sslmode={self.db_ssl_mode}"
             return url
-        return f"sqlite:///{default_sqlite_path()}"
+        return f"sqlite:///{default_sqlite_path(self.nautilus_home)}"
 
     def redacted_url(self) -> str:
-        return make_url(self.database_url_value()).render_as_string(hide_password=True)
+        """The database URL with its password and secret query parameters masked (for output)."""
+        return redact_url(self.database_url_value())
 
 
 def _normalise_url(url: str) -> str:
@@ -134,14 +169,32 @@ def load_settings(**overrides: Any) -> Settings:
 
     :raises ConfigError: naming the variable, the value given and what is accepted.
     """
+    return _validated(Settings, overrides)
+
+
+def kube_settings() -> KubeSettings:
+    """Only the Kubernetes client settings (NAUTILUS_KUBE_RETRIES, NAUTILUS_KUBE_TIMEOUT) from the environment.
+
+    :raises ConfigError: naming the variable.
+    """
+    return _validated(KubeSettings, {})
+
+
+_ENV_NAMES = {"kube_retries": "NAUTILUS_KUBE_RETRIES", "kube_timeout": "NAUTILUS_KUBE_TIMEOUT",
+              "providers": "NAUTILUS_PROVIDERS", "nautilus_home": "NAUTILUS_HOME"}
+
+
+def _validated(model: type[_S], overrides: dict[str, Any]) -> _S:
     clean = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**clean)
+        return model(**clean)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            name = str(err["loc"][0]).upper() if err["loc"] else "?"
+            field = str(err["loc"][0]) if err["loc"] else ""
+            name = _ENV_NAMES.get(field, field.upper())
             given = err.get("input")
             shown = "***" if "PASSWORD" in name or "URL" in name else repr(given)
-            problems.append(f"{name}={shown}: {err['msg']}")
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}={shown}: {message}" if name else message)
         raise ConfigError("invalid setting: " + "; ".join(problems)) from None

@@ -48,6 +48,11 @@ class PermanentError(NautilusError):
     """A failure that retrying will not fix until the input changes (bad spec, 4xx other than 429)."""
 
 
+class SchemaError(NautilusError):
+    """The database's schema is missing, behind, or at a revision this version does not know; the
+    message says which and what to run (``nautilus db upgrade``)."""
+
+
 class InvalidObjectError(PermanentError):
     """An object (row, custom resource, API answer) is malformed; the message names object and field."""
 

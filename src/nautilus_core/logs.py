@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
+from urllib.parse import unquote_plus
 
 import structlog
 
@@ -20,8 +21,17 @@ SECRET_KEYS = re.compile(
     r"(pass(word|wd)?|secret|token|api[_-]?key|authorization|credential|private[_-]?key|session[_-]?key)",
     re.IGNORECASE,
 )
-# user:password@host in URLs/DSNs
-_DSN = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]+)@", re.IGNORECASE)
+# a URL inside free text: scheme://authority[/path][?query][#fragment]
+_URL = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<rest>[^\s'\"<>`]+)", re.IGNORECASE)
+_USER = re.compile(r"[^:/?#@\s]*")
+_AT_HOST = re.compile(r"@(?=(?:[\w.-]+|\[[0-9A-Fa-f:.]+\])(?:[:/?#]|$))")
+# query-string keys that carry credentials: password=, sslpassword=, access_token=, api_key=, X-Amz-Signature=,
+# sig= (Azure SAS), client_secret=, key= ...
+_SECRET_PARAM = re.compile(
+    r"(pass(word|wd)?|secret|token|api[_-]?key|apikey|auth|credential|signature|private[_-]?key"
+    r"|session[_-]?key|(^|[_.-])(key|sig|code)$)",
+    re.IGNORECASE,
+)
 # key=value / key: value pairs inside free text
 _INLINE = re.compile(
     r"(?P<key>\b[\w-]*(?:password|passwd|secret|token|api[_-]?key|apikey)[\w-]*\b)(?P<sep>\s*[=:]\s*)"
@@ -32,9 +42,62 @@ _BEARER = re.compile(r"(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 MASK = "***"
 
 
+def redact_url(url: str) -> str:
+    """``url`` with every credential masked: the password of ``user:password@`` and the value of
+    each query parameter that carries one (``password=``, ``sslpassword=``, ``access_token=``, ...).
+
+    >>> redact_url("postgresql://u:pw@db/app?sslmode=require&password=s3cret")
+    'postgresql://u:***@db/app?sslmode=require&password=***'
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    prefix = ""
+    user = _USER.match(rest)
+    if user and rest[user.end():user.end() + 1] == "@":
+        prefix, rest = rest[:user.end() + 1], rest[user.end() + 1:]
+    elif user and rest[user.end():user.end() + 1] == ":":
+        # the password ends at an "@" followed by a host; it may hold unencoded "/", "?" or "@": take the
+        # last such "@" before the first "?", else (a "?" in the password) the first one after it
+        hosts = [m.start() for m in _AT_HOST.finditer(rest, user.end())]
+        first_question = rest.find("?")
+        before = [at for at in hosts if first_question < 0 or at < first_question]
+        at = before[-1] if before else (hosts[0] if hosts else -1)
+        if at >= 0:
+            prefix, rest = f"{user.group(0)}:{MASK}@", rest[at + 1:]
+    cut = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    authority, tail = prefix + rest[:cut], rest[cut:]
+    tail, hash_, fragment = tail.partition("#")
+    path, question, query = tail.partition("?")
+    if question:
+        query = _redact_query(query)
+    if hash_ and "=" in fragment:  # OAuth implicit flow puts access_token=... in the fragment
+        fragment = _redact_query(fragment)
+    return f"{scheme}://{authority}{path}{question}{query}{hash_}{fragment}"
+
+
+def _redact_query(query: str) -> str:
+    parts = []
+    for item in query.split("&"):  # "&" only: a raw ";" may sit inside a value
+        key, eq, _value = item.partition("=")
+        if eq and _SECRET_PARAM.search(unquote_plus(key)):
+            item = f"{key}={MASK}"
+        parts.append(item)
+    return "&".join(parts)
+
+
 def redact_text(text: str) -> str:
-    """Mask DSN passwords, ``password=...``-style pairs and bearer tokens inside free text."""
-    text = _DSN.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    """Mask URL credentials (userinfo passwords, secret query parameters), ``password=...``-style
+    pairs and bearer tokens inside free text."""
+    out, last = [], 0
+    for url in _URL.finditer(text):  # URLs by their own rules; the free text around them by the pair rules
+        out += [_redact_free_text(text[last:url.start()]), redact_url(url.group(0))]
+        last = url.end()
+    out.append(_redact_free_text(text[last:]))
+    return "".join(out)
+
+
+def _redact_free_text(text: str) -> str:
     text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
     return _INLINE.sub(lambda m: f"{m['key']}{m['sep']}{m['q']}{MASK}", text)
 
@@ -121,4 +184,14 @@ def configure_logging(level: str = "INFO", fmt: str | None = None, stream: TextI
         logger_factory=lambda *_: _StreamLogger(stream),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=stream or sys.stderr, force=True)
+    # other libraries log through the standard library: their lines are redacted too
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(_RedactingFormatter("%(levelname)s:%(name)s:%(message)s"))
+    logging.basicConfig(level=max(numeric, logging.WARNING), handlers=[handler], force=True)
+
+
+class _RedactingFormatter(logging.Formatter):
+    """A standard-library formatter whose output (message and traceback) passes through ``redact_text``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))

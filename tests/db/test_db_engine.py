@@ -18,6 +18,7 @@ from nautilus_core.db import (
     Node,
     engine_from_settings,
     make_engine,
+    redacted,
     session_scope,
     utcnow,
 )
@@ -213,3 +214,23 @@ def test_updating_a_managed_resource_bumps_updated_at(engine: Engine) -> None:
         replicas, updated_at = conn.execute(select(ManagedResource.replicas, ManagedResource.updated_at)).one()
     assert replicas == 3
     assert updated_at > created
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://u@127.0.0.1:1/db?password=s3cretPW",
+    "postgresql://u@127.0.0.1:1/db?sslpassword=s3cretPW&sslmode=disable",
+    "postgresql://u@127.0.0.1:1/db?application_name=x&password=s3cretPW",
+], ids=["password", "sslpassword", "second-param"])
+def test_transient_error_hides_passwords_given_in_the_query_string(url: str) -> None:
+    import traceback
+
+    engine = make_engine(url)
+    try:
+        with pytest.raises(TransientError) as info, engine.connect():
+            pass
+    finally:
+        engine.dispose()
+    assert "127.0.0.1:1/db" in str(info.value)
+    assert "s3cretPW" not in str(info.value) and "s3cretPW" not in repr(info.value)
+    assert "s3cretPW" not in "".join(traceback.format_exception(info.value))
+    assert "s3cretPW" not in redacted(url)

@@ -150,3 +150,34 @@ def test_unreachable_and_hanging_servers_are_transient(kube_emulator, kubeconfig
         with kube_emulator.unreachable("hang"), pytest.raises(KubeTransientError):
             kube.version()
         assert kube.version()["gitVersion"]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-5", "soon", "1e400", "", "  "])
+def test_an_unusable_retry_after_counts_as_absent(kube_emulator, kubeconfig_path, value):
+    kube_emulator.inject(method="GET", path="/version", status=429, headers={"Retry-After": value}, times=1)
+    with connect(kubeconfig=str(kubeconfig_path), retry=RetryPolicy(attempts=3, base=0.01, max_wait=0.5)) as kube:
+        started = time.monotonic()
+        assert kube.version()["gitVersion"]
+        assert time.monotonic() - started < 0.5  # the exponential wait (0.01 s), not max_wait or a crash
+    kube_emulator.inject(method="GET", path="/version", status=503, headers={"Retry-After": value}, times=5)
+    with connect(kubeconfig=str(kubeconfig_path), retry=RetryPolicy(attempts=2, base=0.01)) as kube, \
+            pytest.raises(KubeTransientError) as err:
+        kube.version()
+    assert err.value.retry_after is None
+
+
+def test_retry_after_as_an_http_date_is_honoured(kube_emulator, kubeconfig_path):
+    from email.utils import formatdate
+
+    kube_emulator.inject(method="GET", path="/version", status=503,
+                         headers={"Retry-After": formatdate(time.time() + 2, usegmt=True)}, times=1)
+    with connect(kubeconfig=str(kubeconfig_path), retry=RetryPolicy(attempts=3, base=0.01)) as kube:
+        started = time.monotonic()
+        kube.version()
+        assert time.monotonic() - started >= 0.9  # HTTP dates have 1 s resolution
+    kube_emulator.inject(method="GET", path="/version", status=503,
+                         headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, times=5)
+    with connect(kubeconfig=str(kubeconfig_path), retry=RetryPolicy(attempts=2, base=0.01)) as kube, \
+            pytest.raises(KubeTransientError) as err:
+        kube.version()
+    assert err.value.retry_after == 0.0  # a date in the past: retry at once

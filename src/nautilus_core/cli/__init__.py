@@ -27,6 +27,16 @@ class State:
         self.log_level, self.log_format = log_level, log_format
         self._app: Any = None
         self._plugins: Any = None
+        self._settings: Any = None
+
+    @property
+    def settings(self) -> Any:
+        """The validated :class:`~nautilus_core.config.Settings` (raises ``ConfigError``, exit 2)."""
+        if self._settings is None:
+            from nautilus_core.config import load_settings
+
+            self._settings = load_settings(log_level=self.log_level, log_format=self.log_format)
+        return self._settings
 
     @property
     def plugins(self) -> Any:
@@ -45,24 +55,27 @@ class State:
     def app(self) -> Any:
         if self._app is None:
             from nautilus_core.api import Nautilus
-            from nautilus_core.config import load_settings
 
-            settings = load_settings(log_level=self.log_level, log_format=self.log_format)
-            self._app = Nautilus(settings, plugins=self.plugins, strict=self.strict)
+            self._app = Nautilus(self.settings, plugins=self.plugins, strict=self.strict)
         return self._app
 
 
 def _configure_logs(state: State) -> None:
-    import os
-
+    """Validate every setting (once, at start-up: a bad one exits 2 naming it) and configure logging."""
     from nautilus_core.logs import configure_logging
 
-    level = state.log_level or os.environ.get("LOG_LEVEL", "INFO")
-    fmt = state.log_format or os.environ.get("LOG_FORMAT") or None
+    settings = state.settings
+    configure_logging("DEBUG" if state.debug else settings.log_level, settings.log_format)
+
+
+def _configure_logs_leniently(state: State) -> None:
+    """For ``--help`` and command lookup: a bad setting is reported by the group callback, not here."""
     try:
-        configure_logging("DEBUG" if state.debug else level, fmt)
-    except KeyError:
-        raise NautilusError(f"LOG_LEVEL={level!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL") from None
+        _configure_logs(state)
+    except NautilusError:
+        from nautilus_core.logs import configure_logging
+
+        configure_logging("DEBUG" if state.debug else "INFO", None)
 
 
 class NautilusGroup(click.Group):
@@ -76,7 +89,7 @@ class NautilusGroup(click.Group):
         self._plugins_loaded = True
         state = ctx.find_object(State) or _state_from_params(ctx)
         ctx.obj = state
-        _configure_logs(state)
+        _configure_logs_leniently(state)
         state.plugins.register_commands(self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -126,8 +139,8 @@ def cli(ctx: click.Context, strict: bool, debug: bool, log_level: str | None, lo
     """
     if not isinstance(ctx.obj, State):
         ctx.obj = State(strict=strict, debug=debug, log_level=log_level, log_format=log_format)
-        _configure_logs(ctx.obj)
     ctx.call_on_close(ctx.obj.close)
+    _configure_logs(ctx.obj)  # every command starts with validated settings
 
 
 def _register_builtin_commands() -> None:
@@ -157,23 +170,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if isinstance(exc, click.UsageError) else exc.exit_code
     except NautilusError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback(exc)
         kind = "plugin error" if isinstance(exc, PluginError) else "error"
         from nautilus_core.logs import redact_text
 
-        click.echo(f"nautilus: {kind}: {redact_text(str(exc))}", err=True)
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        click.echo(f"nautilus: {kind}: {redact_text(lines[0] if not debug else chr(10).join(lines))}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug or an unexpected failure: one line, traceback with --debug
         if debug:
-            traceback.print_exc()
+            _print_traceback(exc)
         from nautilus_core.logs import redact_text
 
-        click.echo(f"nautilus: unexpected error: {redact_text(f'{type(exc).__name__}: {exc}')} "
-                   "(run with --debug for the traceback)", err=True)
+        # the first line only: database errors append the SQL and its parameters
+        text = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+        click.echo(f"nautilus: unexpected error: {redact_text(text)} (run with --debug for the traceback)", err=True)
         return 1
     return result if isinstance(result, int) else 0
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """The ``--debug`` traceback on stderr, with URL passwords, tokens and secrets masked."""
+    from nautilus_core.logs import redact_text
+
+    sys.stderr.write(redact_text("".join(traceback.format_exception(exc))))
+    sys.stderr.flush()
 
 
 def run() -> None:  # pragma: no cover - console script shim

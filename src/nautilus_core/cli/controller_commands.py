@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from nautilus_core.cli.output import pass_state
+from nautilus_core.cli.output import Duration, pass_state
 
 
 @click.group("controller")
@@ -26,10 +26,11 @@ def controller_group() -> None:
 @click.option("-r", "--reconciler", "reconcilers", multiple=True, metavar="NAME",
               help="Run only this reconciler (repeatable; default: all registered).")
 @click.option("--worker-count", type=click.IntRange(1, 256), help="Workers per reconciler (WORKER_COUNT, 5).")
-@click.option("--reconcile-interval", type=float, help="Resync period in seconds (RECONCILE_INTERVAL, 30).")
-@click.option("--max-retries", type=click.IntRange(0), help="Retries before a key is parked (MAX_RETRIES, 3).")
-@click.option("--backoff-base", type=float, help="First retry delay in seconds (BACKOFF_BASE, 5).")
-@click.option("--backoff-max", type=float, help="Longest retry delay in seconds (BACKOFF_MAX, 300).")
+@click.option("--reconcile-interval", type=Duration(), metavar="DURATION",
+              help="Resync period, e.g. 30s or 5m (RECONCILE_INTERVAL, 30s).")
+@click.option("--max-retries", type=click.IntRange(0, 1000), help="Retries before a key is parked (MAX_RETRIES, 3).")
+@click.option("--backoff-base", type=Duration(), metavar="DURATION", help="First retry delay (BACKOFF_BASE, 5s).")
+@click.option("--backoff-max", type=Duration(), metavar="DURATION", help="Longest retry delay (BACKOFF_MAX, 5m).")
 @click.option("--namespace-prefix", help="Prefix of team namespaces (NAMESPACE_PREFIX).")
 @click.option("--watch-all-namespaces/--watch-team-namespaces", default=None,
               help="One cluster-wide watch instead of one per team namespace (WATCH_ALL_NAMESPACES).")
@@ -43,8 +44,8 @@ def controller_group() -> None:
               help="Elect a leader with a coordination.k8s.io Lease so several replicas are safe.")
 @click.option("--lease-namespace", envvar="POD_NAMESPACE", help="Namespace of the Lease (POD_NAMESPACE, default).")
 @click.option("--identity", envvar="POD_NAME", help="This replica's identity in the Lease (POD_NAME, host-pid).")
-@click.option("--grace-period", type=float, default=30.0, show_default=True,
-              help="Seconds in-flight reconciles get to finish on SIGTERM.")
+@click.option("--grace-period", type=Duration(allow_zero=True), default="30s", show_default=True,
+              metavar="DURATION", help="Time in-flight reconciles get to finish on SIGTERM (0: none).")
 @pass_state
 def run_command(state, reconcilers, leader_election, lease_namespace, identity, grace_period, **flags) -> None:
     """Reconcile until SIGTERM/SIGINT, then finish in-flight work, release the Lease and exit 0.

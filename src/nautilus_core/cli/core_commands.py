@@ -72,16 +72,22 @@ def db_upgrade(state, revision: str) -> None:
 @db_group.command("current")
 @pass_state
 def db_current(state) -> None:
-    """Print the schema revision of the database.
+    """Print the schema revision of the database (never migrates; says when it is not the head).
 
     \b
     Example:
       nautilus db current
     """
     from nautilus_core.db import current_revision
+    from nautilus_core.db.migrate import require_current
+    from nautilus_core.errors import SchemaError
 
     app = state.app
     click.echo(current_revision(app.engine) or "empty")
+    try:
+        require_current(app.engine)
+    except SchemaError as exc:
+        click.echo(f"nautilus: {exc}", err=True)
 
 
 def _commands() -> tuple[click.Command, ...]:

@@ -46,7 +46,7 @@ def _progress(total_hint: list[int]) -> Any:
 @click.option("--context", "contexts", multiple=True, metavar="NAME",
               help="Sync only the cluster with this name / kubeconfig context (repeatable).")
 @click.option("--every", type=Duration(), default=None, metavar="DURATION",
-              help="Run again every DURATION (30s, 15m, 1h) until interrupted.")
+              help="Run again every DURATION (30s, 15m, 1h, 1d) until interrupted.")
 @click.option("--shard", default=None, metavar="I/N", help="Only clusters of shard I of N (Indexed Jobs).")
 @click.option("--json", "as_json", is_flag=True, help="Print each run's report as one JSON document.")
 @pass_state
@@ -84,12 +84,14 @@ def sync_command(state, providers, contexts, every, shard, as_json) -> None:
         if as_json:
             echo_json({"run_id": report.run_id, "status": report.status,
                        "duration_s": round(report.duration_s, 3),
-                       "outcomes": [o.__dict__ for o in report.outcomes],
+                       "outcomes": [o.__dict__ | {"error": redact_text(o.error) if o.error else o.error}
+                                    for o in report.outcomes],
                        "tombstoned_clusters": report.tombstoned_clusters})
         else:
             click.echo(report.summary())
             for failure in report.failures:
-                click.echo(f"  {failure.cluster or 'provider ' + failure.provider}: {failure.error}", err=True)
+                click.echo(f"  {failure.cluster or 'provider ' + failure.provider}: {redact_text(failure.error or '')}",
+                           err=True)
         code = 1 if report.failures else 0
         if not every or stop.wait(every):
             break
@@ -161,7 +163,8 @@ for _cmd in LISTINGS:
 
 
 @inventory_group.command("runs")
-@click.option("--limit", default=10, show_default=True, help="How many runs to show, newest first.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 10000),
+              help="How many runs to show, newest first (1-10000).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @pass_state
 def runs_command(state, limit, as_json) -> None:
@@ -219,5 +222,6 @@ def demo_command(state, clusters, as_json) -> None:
     click.echo("\nNext: nautilus inventory clusters | namespaces | nodes | services | runs")
     if result.report.failures:
         for failure in result.report.failures:
-            click.echo(f"  {failure.cluster or 'provider ' + failure.provider}: {failure.error}", err=True)
+            click.echo(f"  {failure.cluster or 'provider ' + failure.provider}: {redact_text(failure.error or '')}",
+                       err=True)
         raise click.exceptions.Exit(1)

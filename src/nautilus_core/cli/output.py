@@ -1,9 +1,8 @@
-"""Helpers shared by CLI commands: the state decorator, JSON output, plain-text tables, durations."""
+"""Helpers shared by CLI commands: the state decorator, JSON output, plain-text tables, the duration type."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,22 +24,21 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     return "\n".join("   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
 
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-
-
 class Duration(click.ParamType):
-    """``90``, ``30s``, ``15m``, ``1h``, ``1d`` -> seconds (float)."""
+    """``90``, ``500ms``, ``30s``, ``15m``, ``1h30m``, ``1d`` -> seconds (float); the parser of the settings."""
 
     name = "duration"
 
+    def __init__(self, *, allow_zero: bool = False) -> None:
+        self.allow_zero = allow_zero
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        if isinstance(value, (int, float)):
-            return float(value)
-        match = _DURATION.match(str(value).strip())
-        if not match or float(match.group(1)) <= 0:
-            self.fail(f"{value!r} is not a duration like 30s, 15m, 1h or 1d", param, ctx)
-        return float(match.group(1)) * _UNITS[match.group(2)]
+        from nautilus_core.durations import parse_duration
+
+        try:
+            return parse_duration(value, allow_zero=self.allow_zero)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 def pod_counts_text(counts: dict[str, int] | None, limit: int = 4) -> str:

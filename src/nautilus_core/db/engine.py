@@ -11,6 +11,9 @@ Called by the CLI (``engine_from_settings``), the inventory synchronizer, the co
 * Connection failures (cannot connect, connection dropped, SQLite busy past the timeout, PostgreSQL
   serialization failure / deadlock) surface as :class:`~nautilus_core.errors.TransientError` whose
   message names the database with its password hidden. Other database errors are left as they are.
+* A write the database refuses for lack of rights (PostgreSQL ``insufficient_privilege`` or a read-only
+  transaction, a read-only SQLite file) is a :class:`~nautilus_core.errors.PermanentError` of one line
+  naming the database (no SQL dump).
 * A malformed or unsupported URL is a :class:`~nautilus_core.errors.ConfigError`.
 """
 
@@ -28,8 +31,8 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from nautilus_core.cancellation import checkpoint
-from nautilus_core.errors import ConfigError, TransientError
-from nautilus_core.logs import redact_text
+from nautilus_core.errors import ConfigError, PermanentError, TransientError
+from nautilus_core.logs import redact_text, redact_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import ExceptionContext
@@ -51,11 +54,20 @@ PG_CONNECT_TIMEOUT_S = 10
 # cannot_connect_now, too_many_connections.
 _PG_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "53300"})
 _SQLITE_TRANSIENT = ("database is locked", "database is busy", "database table is locked")
+# insufficient_privilege, read_only_sql_transaction
+_PG_DENIED_SQLSTATES = frozenset({"42501", "25006"})
+_SQLITE_DENIED = ("readonly database", "read-only database")
 
 
 def redacted(url: str | URL) -> str:
-    """``url`` as text with its password replaced by ``***`` (safe for logs and errors)."""
-    return (url if isinstance(url, URL) else make_url(url)).render_as_string(hide_password=True)
+    """``url`` as text with every credential replaced by ``***``: the password, and query parameters
+    such as ``password=``, ``sslpassword=`` or ``token=`` (safe for logs and errors)."""
+    if not isinstance(url, URL):
+        try:
+            url = make_url(url)
+        except (ArgumentError, ValueError):
+            return redact_url(str(url))
+    return redact_url(url.render_as_string(hide_password=True))
 
 
 def parse_url(url: str | URL) -> URL:
@@ -212,10 +224,27 @@ def _translate_error(context: ExceptionContext) -> None:
     elif getattr(orig, "sqlstate", None) in _PG_TRANSIENT_SQLSTATES:
         reason = f"transient failure (SQLSTATE {orig.sqlstate})"  # type: ignore[attr-defined]
     if reason is None:
+        if _denied(engine, orig):
+            raise denied_error(engine.url if engine is not None else None, orig) from context.sqlalchemy_exception
         return
     raise transient_error(
         engine.url if engine is not None else None, reason, orig
     ) from context.sqlalchemy_exception
+
+
+def _denied(engine: Engine | None, orig: BaseException) -> bool:
+    if engine is not None and engine.dialect.name == "sqlite":
+        return any(text in str(orig).lower() for text in _SQLITE_DENIED)
+    return getattr(orig, "sqlstate", None) in _PG_DENIED_SQLSTATES
+
+
+def denied_error(url: URL | None, orig: BaseException) -> PermanentError:
+    """The ``PermanentError`` for a statement the database at ``url`` refused for lack of rights."""
+    where = redacted(url) if url is not None else "the database"
+    text = str(orig).strip()
+    detail = redact_text(text.splitlines()[0] if text else type(orig).__name__)
+    return PermanentError(f"database {where} refused: {detail} (does this database user have the rights "
+                          "this command needs? `nautilus db upgrade` needs one that may change the schema)")
 
 
 def transient_error(url: URL | None, reason: str, orig: BaseException) -> TransientError:

@@ -4,6 +4,11 @@ Owns the Alembic configuration, built in code (no ``alembic.ini`` needed at run 
 live next to this module in ``migrations/``). Called by ``nautilus db upgrade`` in the CLI, by
 deployments before the controller starts, and by the tests.
 
+Read paths never migrate: :func:`require_current` raises :class:`~nautilus_core.errors.SchemaError`
+(missing, outdated or unknown schema, with what to run). ``upgrade`` refuses an unknown target
+revision (``ConfigError``) and a database at a revision it does not know (``SchemaError``) before
+touching anything.
+
 ``upgrade`` runs in one transaction and serializes concurrent upgraders (a PostgreSQL advisory lock;
 ``BEGIN IMMEDIATE`` on SQLite), so several replicas may call it at start-up. On SQLite, foreign keys
 are switched off while migrating (table rebuilds of batch mode would otherwise cascade deletes) and
@@ -12,6 +17,7 @@ checked with ``PRAGMA foreign_key_check`` before commit.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,7 @@ from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 from sqlmodel.sql.sqltypes import AutoString
@@ -28,7 +35,7 @@ from sqlmodel.sql.sqltypes import AutoString
 from nautilus_core.db.engine import make_engine, redacted
 from nautilus_core.db.models import metadata
 from nautilus_core.db.types import UTCDateTime
-from nautilus_core.errors import NautilusError
+from nautilus_core.errors import ConfigError, NautilusError, SchemaError
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -37,7 +44,9 @@ __all__ = [
     "current_revision",
     "downgrade",
     "head_revision",
+    "known_revisions",
     "migration_options",
+    "require_current",
     "upgrade",
 ]
 
@@ -80,11 +89,13 @@ def upgrade(engine_or_url: Engine | str | URL, revision: str = "head") -> str | 
     >>> upgrade("sqlite:////var/lib/nautilus/nautilus.db")
     '0001'
     """
+    _check_target(revision)
     return _run(engine_or_url, lambda cfg: command.upgrade(cfg, revision))
 
 
 def downgrade(engine_or_url: Engine | str | URL, revision: str) -> str | None:
     """Take the schema back to ``revision`` (``"base"`` drops every Nautilus table: data is lost)."""
+    _check_target(revision)
     return _run(engine_or_url, lambda cfg: command.downgrade(cfg, revision))
 
 
@@ -97,6 +108,49 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str | None:
     """The newest revision shipped with this version of Nautilus."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def known_revisions() -> list[str]:
+    """Every revision shipped with this version of Nautilus, oldest first."""
+    scripts = ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    return [script.revision for script in reversed(list(scripts))]
+
+
+def require_current(engine: Engine) -> str:
+    """The database's revision, when it is this version's head; read commands call this, never ``upgrade``.
+
+    :raises SchemaError: no schema yet, an older one, or a revision this version does not know; the
+        message names the database and says to run ``nautilus db upgrade``.
+    """
+    current = current_revision(engine)
+    head = head_revision()
+    where = redacted(engine.url)
+    if current is None:
+        raise SchemaError(f"database {where} has no Nautilus schema yet: run `nautilus db upgrade`")
+    if current not in known_revisions():
+        raise SchemaError(_unknown(where, current))
+    if current != head:
+        raise SchemaError(f"database {where} is at schema revision {current}, this version of Nautilus "
+                          f"needs {head}: run `nautilus db upgrade`")
+    return current
+
+
+def _unknown(where: str, current: str) -> str:
+    return (f"database {where} is at schema revision {current!r}, which this version of Nautilus does not know "
+            f"(known: {', '.join(known_revisions())}); was it migrated by a newer Nautilus?")
+
+
+def _check_target(revision: str) -> None:
+    if revision in ("head", "heads", "base") or re.fullmatch(r"[+-]\d+", revision):
+        return  # relative steps are checked by Alembic against the database
+    script = ScriptDirectory.from_config(alembic_config())
+    try:
+        found = script.get_revision(revision)
+    except CommandError:
+        found = None
+    if found is None:
+        raise ConfigError(f"unknown revision {revision!r}: expected head or one of "
+                          f"{', '.join(known_revisions())}")
 
 
 def check_schema(engine: Engine) -> list[Any]:
@@ -126,7 +180,14 @@ def _run(engine_or_url: Engine | str | URL, action: Any) -> str | None:
                 with conn.begin():
                     if conn.dialect.name == "postgresql":
                         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-                    action(alembic_config(conn))
+                    current = MigrationContext.configure(
+                        conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+                    if current is not None and current not in known_revisions():
+                        raise SchemaError(_unknown(redacted(engine.url), current))
+                    try:
+                        action(alembic_config(conn))
+                    except CommandError as exc:
+                        raise SchemaError(f"migrating {redacted(engine.url)}: {exc}") from exc
                     if sqlite:
                         _sqlite_check_foreign_keys(conn, engine)
             finally:

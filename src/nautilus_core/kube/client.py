@@ -10,9 +10,12 @@ reconcilers and provider plugins (which build one with :func:`nautilus_core.kube
 from __future__ import annotations
 
 import gc
+import math
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +29,8 @@ from nautilus_core.kube.errors import KubeApiError, KubeTransientError, error_fo
 from nautilus_core.kube.retry import RetryPolicy
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
+#: a Retry-After beyond a day is no hint we can use (the retry policy caps its waits far lower)
+_RETRY_AFTER_MAX = 86400.0
 PATCH_TYPES = {
     "merge": "application/merge-patch+json",
     "strategic": "application/strategic-merge-patch+json",
@@ -57,13 +62,35 @@ class Page:
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date (RFC 9110).
+
+    Anything unusable (``nan``, ``inf``, negative, garbage, absurdly far) counts as absent so the
+    retry policy's own backoff applies; a date in the past means "now" (0).
+    """
     if not headers:
         return None
     raw = headers.get("Retry-After") or headers.get("retry-after")
-    try:
-        return float(raw) if raw is not None else None
-    except ValueError:
+    if raw is None:
         return None
+    text = str(raw).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        return _retry_after_date(text)
+    if not math.isfinite(seconds) or seconds < 0 or seconds > _RETRY_AFTER_MAX:
+        return None
+    return seconds
+
+
+def _retry_after_date(text: str) -> float | None:
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = (when - datetime.now(UTC)).total_seconds()
+    return None if seconds > _RETRY_AFTER_MAX else max(seconds, 0.0)
 
 
 def _status_message(data: bytes) -> tuple[str | None, str | None]:

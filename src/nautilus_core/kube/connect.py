@@ -18,6 +18,7 @@ from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.config.config_exception import ConfigException
 
+from nautilus_core.config import KubeSettings, kube_settings
 from nautilus_core.errors import ConfigError
 from nautilus_core.kube.client import DEFAULT_TIMEOUT, KubeClient
 from nautilus_core.kube.retry import RetryPolicy
@@ -206,12 +207,12 @@ def connect(
 
 
 def default_timeout() -> tuple[float, float]:
-    """(connect, read) seconds; ``NAUTILUS_KUBE_TIMEOUT`` sets the read timeout (and caps connect)."""
-    raw = os.environ.get("NAUTILUS_KUBE_TIMEOUT")
-    if not raw:
-        return DEFAULT_TIMEOUT
-    try:
-        read = float(raw)
-    except ValueError:
-        raise ConfigError(f"NAUTILUS_KUBE_TIMEOUT={raw!r}: expected seconds, e.g. 30") from None
+    """(connect, read) seconds; ``NAUTILUS_KUBE_TIMEOUT`` (through Settings) sets the read timeout and caps
+    connect. :raises ConfigError: naming the variable (not a positive duration)."""
+    return timeout_from(kube_settings())
+
+
+def timeout_from(settings: KubeSettings) -> tuple[float, float]:
+    """(connect, read) seconds for ``settings.kube_timeout``."""
+    read = settings.kube_timeout
     return (min(DEFAULT_TIMEOUT[0], read), read)

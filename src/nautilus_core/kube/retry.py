@@ -6,7 +6,7 @@ is bounded, and re-raises the original error. ``RetryPolicy.off()`` is what test
 
 from __future__ import annotations
 
-import os
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -14,6 +14,7 @@ from typing import TypeVar
 import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from nautilus_core.config import KubeSettings, kube_settings
 from nautilus_core.kube.errors import KubeTransientError
 
 log = structlog.get_logger(__name__)
@@ -34,15 +35,23 @@ class RetryPolicy:
         return cls(attempts=1)
 
     @classmethod
+    def from_settings(cls, settings: KubeSettings) -> RetryPolicy:
+        """``settings.kube_retries`` (NAUTILUS_KUBE_RETRIES) sets the attempts (0 or 1: no retry)."""
+        return cls(attempts=max(1, settings.kube_retries))
+
+    @classmethod
     def from_env(cls) -> RetryPolicy:
-        """``NAUTILUS_KUBE_RETRIES`` sets the attempts (0 or 1 switches retries off)."""
-        raw = os.environ.get("NAUTILUS_KUBE_RETRIES")
-        return cls(attempts=max(1, int(raw))) if raw else cls()
+        """:meth:`from_settings` of the environment's settings.
+
+        :raises ConfigError: NAUTILUS_KUBE_RETRIES is not a whole number from 0 to 100.
+        """
+        return cls.from_settings(kube_settings())
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, KubeTransientError) and exc.retry_after is not None:
-            return min(max(exc.retry_after, 0.0), self.max_wait)
+        hint = exc.retry_after if isinstance(exc, KubeTransientError) else None
+        if hint is not None and math.isfinite(hint):  # an unusable hint counts as absent
+            return min(max(hint, 0.0), self.max_wait)
         return min(self.base * 2 ** (state.attempt_number - 1), self.max_wait)
 
     def call(self, fn: Callable[[], T], *, what: str) -> T:

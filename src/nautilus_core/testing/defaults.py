@@ -16,81 +16,32 @@ and PVCs; and resource quantities in their canonical form (``0.5`` -> ``500m``, 
 from __future__ import annotations
 
 import random
-import re
-from decimal import ROUND_CEILING, Decimal, localcontext
+from fractions import Fraction
 from typing import Any
 
+from nautilus_core.quantity import parse_quantity
+
 Obj = dict[str, Any]
-_QUANTITY_RE = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
-_BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
-_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_DECIMAL_SUFFIX = {exp: suffix for suffix, exp in _DECIMAL.items()}
-_BINARY_SUFFIX = {power: suffix for suffix, power in _BINARY.items()}
-_NANO = Decimal("1e-9")
-
-
 def canonical_quantity(raw: Any) -> Any:
-    """The canonical string of a Kubernetes quantity; anything unparsable is returned unchanged."""
+    """The canonical string of a Kubernetes quantity (``nautilus_core.quantity``, the same rules the
+    controller compares with); anything unparsable is returned unchanged."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         return raw
-    with localcontext() as context:
-        context.prec = 80
-        return _canonical(raw)
+    try:
+        return parse_quantity(str(raw).strip()).canonical()
+    except ValueError:
+        return raw
 
 
-def quantity_value(raw: Any) -> tuple[Decimal, str] | None:
-    """The value of a quantity and its format (binary, decimal, exponent); None when it does not parse."""
+def quantity_value(raw: Any) -> tuple[Fraction, str] | None:
+    """The exact value of a quantity and its suffix family; None when it does not parse."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         return None
-    match = _QUANTITY_RE.match(str(raw).strip())
-    if match is None:
+    try:
+        parsed = parse_quantity(str(raw).strip())
+    except ValueError:
         return None
-    number, suffix = match.groups()
-    with localcontext() as context:
-        context.prec = 80
-        try:
-            value = Decimal(number)
-            if suffix in _BINARY:
-                return value * Decimal(1024) ** _BINARY[suffix], "binary"
-            if suffix in _DECIMAL:
-                return value.scaleb(_DECIMAL[suffix]), "decimal"
-            if suffix[:1] in ("e", "E"):
-                return value.scaleb(int(suffix[1:])), "exponent"
-        except (ArithmeticError, ValueError):
-            return None
-    return None
-
-
-def _canonical(raw: int | float | str) -> Any:
-    parsed = quantity_value(raw)
-    if parsed is None:
-        return raw
-    value, form = parsed
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    if value != value.quantize(_NANO, rounding=ROUND_CEILING):
-        value = value.quantize(_NANO, rounding=ROUND_CEILING)  # the real server rounds up to 1n
-    if value == 0:
-        return "0"
-    if form == "binary" and (value < 1024 or value != value.to_integral_value()):
-        form = "decimal"
-    if form == "binary":
-        whole = int(value)
-        power = 0
-        while power < 6 and whole % (1024 ** (power + 1)) == 0:
-            power += 1
-        return f"{sign}{whole // 1024**power}{_BINARY_SUFFIX.get(power, '')}"
-    exp = 18 if form == "decimal" else 27
-    while exp > -9:
-        mantissa = value.scaleb(-exp)
-        if mantissa == mantissa.to_integral_value() and mantissa >= 1:
-            break
-        exp -= 3
-    mantissa = value.scaleb(-exp)
-    shown = str(int(mantissa))
-    if form == "exponent":
-        return f"{sign}{shown}{'' if exp == 0 else f'e{exp}'}"
-    return f"{sign}{shown}{_DECIMAL_SUFFIX[exp]}"
+    return parsed.value, parsed.family
 
 
 def _quantities(values: Any) -> Any:

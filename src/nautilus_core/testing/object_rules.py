@@ -5,7 +5,7 @@ server-owned metadata (uid, creationTimestamp, deletionTimestamp, generation) th
 defaults (a namespace's phase and name label, a pod's Pending status, a workload's one replica), the
 resourceVersion precondition, the split between a resource and its ``status`` subresource, and the
 generation bump on spec changes. Client writes are first decoded against the kind's Go types
-(``schema.py``, 400), then given the server's defaults (``defaults.py``) and validated
+(``schema.py``, 400), then given the server's defaults (``defaults.py``, canonical quantities included) and validated
 (``kind_rules.py``, 422); a create drops ``status`` where the status subresource owns it. Called by
 the store (``store.py``) under its lock; "trusted" writes come from test code through
 :class:`~nautilus_core.testing.KubeEmulator` and may set anything (only their metadata types are checked).

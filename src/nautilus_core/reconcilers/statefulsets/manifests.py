@@ -2,7 +2,10 @@
 desired StatefulSet and headless Service (with the volume claim template).
 
 Pure functions on plain dicts; called by the statefulsets reconciler. A row that cannot be turned
-into manifests raises :class:`InvalidObjectError` naming the row and the field.
+into manifests raises :class:`InvalidObjectError` naming the row and the field. Quantities (cpu, memory,
+storage_size) are any Kubernetes quantity (``500m``, ``0.5``, ``1e3``, ``1.5Gi``), sent in the canonical
+spelling an API server answers with and compared with live objects by value, so a row written
+``0.5`` or ``1024Mi`` is not re-applied on every resync.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 import orjson
 
 from nautilus_core.errors import InvalidObjectError
+from nautilus_core.quantity import parse_quantity, same_quantity
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "nautilus"
@@ -49,7 +53,6 @@ _IMAGE = re.compile(
     r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|Ei|M|G|T|P|E)?$")
 
 
 def valid_namespace(name: str) -> bool:
@@ -116,18 +119,47 @@ def validate(row: Mapping[str, Any], namespace_prefix: str) -> Desired:
     replicas = row.get("replicas")
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
         raise InvalidObjectError(obj, "replicas", f"{replicas!r} must be a whole number >= 0")
-    for field in ("storage_size", "cpu", "memory"):
-        value = row.get(field)
-        if value is not None and (not isinstance(value, str) or not _QUANTITY.match(value)):
-            raise InvalidObjectError(obj, field, f"{value!r} is not a Kubernetes quantity (e.g. 10Gi, 500m)")
+    quantities = {field: _quantity(obj, field, row.get(field)) for field in ("storage_size", "cpu", "memory")}
     extra = row.get("extra_spec") or {}
     if not isinstance(extra, Mapping):
         raise InvalidObjectError(obj, "extra_spec", "must be a JSON object")
     port = extra.get("port", engine.port)
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise InvalidObjectError(obj, "extra_spec.port", f"{port!r} is not a port number")
-    return Desired(key, namespace, str(name), str(engine_name), image, replicas, row.get("storage_size"),
-                   row.get("cpu"), row.get("memory"), port)
+    return Desired(key, namespace, str(name), str(engine_name), image, replicas, quantities["storage_size"],
+                   quantities["cpu"], quantities["memory"], port)
+
+
+def _quantity(obj: str, field: str, value: Any) -> str | None:
+    """The canonical spelling of a row's quantity (``None`` when unset)."""
+    if value is None or value == "":
+        return None
+    try:
+        quantity = parse_quantity(value)
+    except ValueError as exc:
+        raise InvalidObjectError(obj, field, f"is not a valid Kubernetes quantity: {exc}") from None
+    if quantity.nanos < 0:
+        raise InvalidObjectError(obj, field, f"{value!r} must not be negative")
+    if field == "storage_size" and quantity.nanos == 0:
+        raise InvalidObjectError(obj, field, f"{value!r} must be greater than zero")
+    return quantity.canonical()
+
+
+def same_resources(desired: Any, current: Any) -> bool:
+    """Container ``resources`` (requests/limits of name -> quantity) equal by value, however spelled."""
+    if desired == current:  # the steady state: the server answered with our canonical spelling
+        return True
+    if not isinstance(desired, Mapping) or not isinstance(current, Mapping):
+        return bool(desired == current or (not desired and not current))
+    for part in set(desired) | set(current):
+        want, have = desired.get(part) or {}, current.get(part) or {}
+        if not isinstance(want, Mapping) or not isinstance(have, Mapping):
+            if want != have:
+                return False
+            continue
+        if set(want) != set(have) or not all(same_quantity(want[k], have[k]) for k in want):
+            return False
+    return True
 
 
 def _resources(d: Desired) -> dict[str, Any]:
@@ -201,7 +233,9 @@ def drift(desired: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
         ccs = ((cspec.get("template") or {}).get("spec") or {}).get("containers") or [{}]
         cc: dict[str, Any] = next((c for c in ccs if c.get("name") == dc["name"]), {})
         for field in ("image", "resources", "ports", "env", "volumeMounts"):
-            if dc.get(field) != cc.get(field) and (dc.get(field) or cc.get(field)):
+            want, have = dc.get(field), cc.get(field)
+            same = same_resources(want, have) if field == "resources" else want == have
+            if not same and (want or have):
                 found.append(f"spec.template.spec.containers[{dc['name']}].{field}")
         if (cspec.get("template") or {}).get("metadata", {}).get("labels") != dspec["template"]["metadata"]["labels"]:
             found.append("spec.template.metadata.labels")
