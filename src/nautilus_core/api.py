@@ -155,6 +155,8 @@ class Nautilus:
             raise ConfigError(f"unknown reconciler {', '.join(unknown)}; registered: {', '.join(sorted(registered))}")
         self.upgrade_database()
         options.setdefault("plugins", self.plugins)
+        if not reconcilers:  # "every registered one": those that cannot run here (no CRD) are skipped
+            options.setdefault("optional", set(wanted))
         return ControllerRuntime(settings=self.settings, engine=self.engine, kube=kube or self.kube(),
                                  reconcilers={n: registered[n] for n in wanted}, **options)
 

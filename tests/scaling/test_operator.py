@@ -128,3 +128,27 @@ def test_a_deployment_selected_twice_is_refused_naming_the_other(operator, kube_
     able = {c["type"]: c for c in st["conditions"]}["AbleToScale"]
     assert able["status"] == "False" and "nimbusguard.io/shop/second" in able["message"]
     assert replicas(kube_emulator) == 1
+
+
+def test_without_its_crd_the_operator_refuses_to_start_naming_it_and_the_default_run_skips_it(
+        db_url, engine, kube_emulator, kubeconfig_path):
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"DATABASE_URL": db_url, "KUBECONFIG": str(kubeconfig_path),
+                        "NAUTILUS_DISABLE_PLUGINS": "eks,gke,aks", "ENABLE_METRICS": "false",
+                        "ENABLE_HEALTH_CHECK": "false"}
+    done = subprocess.run([sys.executable, "-m", "nautilus_core.cli", "controller", "run", "-r", "intelligent-scaling",
+                           "--no-leader-election"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "intelligentscalings.nautilus.io" in done.stderr and "install-crd" in done.stderr
+    app = Nautilus(load_settings(database_url=db_url, metrics_port=0, health_check_port=0),
+                   plugins=build_plugin_manager(entry_points=False))
+    kube = connect(kubeconfig=str(kubeconfig_path), retry=RetryPolicy.off())
+    try:
+        runtime = app.controller(kube=kube, leader_election=False)   # every registered reconciler
+        assert "statefulsets" in runtime.reconcilers and "intelligent-scaling" not in runtime.reconcilers
+    finally:
+        kube.close()
+        app.close()

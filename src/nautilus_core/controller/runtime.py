@@ -18,7 +18,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import structlog
@@ -30,6 +30,7 @@ from nautilus_core.controller.health import HealthServer, MetricsServer, combine
 from nautilus_core.controller.manager import Runnable, Runnables
 from nautilus_core.controller.metrics import ControllerMetrics
 from nautilus_core.controller.queue import WorkQueue
+from nautilus_core.errors import ConfigError
 from nautilus_core.kube import KubeClient
 from nautilus_core.types import (
     ControllerContext,
@@ -301,23 +302,32 @@ class _Term:
 
 class ControllerRuntime:
     """Run ``reconcilers`` until stopped. ``run()`` blocks and handles SIGTERM/SIGINT; ``start()`` and
-    ``stop()`` drive it from code (tests, embedding applications)."""
+    ``stop()`` drive it from code (tests, embedding applications). A reconciler named in ``optional``
+    whose factory raises ``ConfigError`` (its CRD is not installed, say) is skipped with a warning;
+    any other is an error at start."""
 
     def __init__(self, *, settings: Any, engine: Any, kube: KubeClient,
                  reconcilers: Mapping[str, ReconcilerFactory], identity: str | None = None,
                  leader_election: bool = True, lease_name: str = "nautilus-controller",
                  lease_namespace: str | None = None, metrics: ControllerMetrics | None = None,
                  grace_period: float = 30.0, lease_timing: tuple[float, float, float] | None = None,
-                 watch_silence_timeout: float = 300.0, plugins: Any = None) -> None:
+                 watch_silence_timeout: float = 300.0, plugins: Any = None,
+                 optional: Collection[str] = ()) -> None:
         self.settings, self.engine, self.kube = settings, engine, kube
         self.identity = identity or f"{socket.gethostname()}-{os.getpid()}"
         self.metrics = metrics or ControllerMetrics()
         self.cache = CacheView(lambda: term.cache if (term := self._term) is not None else None, kube)
-        self.reconcilers: dict[str, Reconciler] = {
-            name: factory(ControllerContext(settings=settings, engine=engine, kube=kube, cache=self.cache,
-                                            identity=self.identity, plugins=plugins, metrics=self.metrics,
-                                            log=log.bind(reconciler=name)))
-            for name, factory in reconcilers.items()}
+        self.reconcilers: dict[str, Reconciler] = {}
+        for name, factory in reconcilers.items():
+            ctx = ControllerContext(settings=settings, engine=engine, kube=kube, cache=self.cache,
+                                    identity=self.identity, plugins=plugins, metrics=self.metrics,
+                                    log=log.bind(reconciler=name))
+            try:
+                self.reconcilers[name] = factory(ctx)
+            except ConfigError as exc:  # e.g. its CRD is not installed
+                if name not in optional:
+                    raise
+                log.warning("reconciler_skipped", reconciler=name, reason=str(exc))
         for name in self.reconcilers:
             self.metrics.register_controller(name, settings.worker_count)
         self.leader_election = leader_election

@@ -23,7 +23,7 @@ from typing import Any
 
 import structlog
 
-from nautilus_core.errors import InvalidObjectError, NautilusError
+from nautilus_core.errors import ConfigError, InvalidObjectError, NautilusError
 from nautilus_core.kube import KubeApiError, NotFound
 from nautilus_core.kube.selectors import Selector
 from nautilus_core.scaling.metrics import ScalingMetrics
@@ -68,6 +68,11 @@ class IntelligentScalingReconciler(BaseReconciler):
         self._cycles: dict[int, QueryCache] = {}
         self._lock = threading.Lock()
         self.clock = time.time
+        self.groups = served_groups(ctx.kube)
+        if not self.groups:
+            names = " or ".join(f"{PLURAL}.{g}" for g in GROUPS)
+            raise ConfigError(f"{NAME}: the CustomResourceDefinition {names} is not installed; "
+                              "install it with `nautilus scaling install-crd`")
 
     # ------------------------------------------------------------------ sources
 
@@ -79,13 +84,13 @@ class IntelligentScalingReconciler(BaseReconciler):
             namespace = (obj.get("metadata") or {}).get("namespace")
             return [k for k, scaler in self._scalers() if (scaler.get("spec") or {}).get("namespace") == namespace]
 
-        out: list[Source] = [Watch(f"{group}/{VERSION}", PLURAL, scaler_keys) for group in GROUPS]
+        out: list[Source] = [Watch(f"{group}/{VERSION}", PLURAL, scaler_keys) for group in self.groups]
         out.append(Watch("apps/v1", "deployments", target_keys))
         out.append(Watch("autoscaling/v2", "horizontalpodautoscalers", target_keys))
         return out
 
     def _scalers(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(_key(obj), obj) for group in GROUPS for obj in self.cache.cached(f"{group}/{VERSION}", PLURAL)]
+        return [(_key(obj), obj) for group in self.groups for obj in self.cache.cached(f"{group}/{VERSION}", PLURAL)]
 
     def keys(self) -> Iterable[str]:
         return [k for k, _obj in self._scalers()]
@@ -341,6 +346,19 @@ class IntelligentScalingReconciler(BaseReconciler):
             self.cache.put(f"{group}/{VERSION}", PLURAL, answer)
         except NotFound:
             return  # deleted meanwhile
+
+
+def served_groups(kube: Any) -> tuple[str, ...]:
+    """The groups among ``GROUPS`` whose IntelligentScaling resource the API server serves (discovery)."""
+    served = []
+    for group in GROUPS:
+        try:
+            doc = kube.request_json("GET", f"/apis/{group}/{VERSION}")
+        except NotFound:
+            continue
+        if any(r.get("name") == PLURAL for r in (doc or {}).get("resources") or ()):
+            served.append(group)
+    return tuple(served)
 
 
 def _selects(other: Mapping[str, Any], namespace: str, deployment: Mapping[str, Any]) -> bool:
