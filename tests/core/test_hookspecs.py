@@ -14,9 +14,10 @@ SPECS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
 TESTS = Path(__file__).resolve().parents[1]
 
 
-def test_there_are_five_hooks():
+def test_there_are_six_hooks():
     assert sorted(SPECS) == sorted([
-        "nautilus_register_providers", "nautilus_register_enrichers", "nautilus_register_reconcilers",
+        "nautilus_register_providers", "nautilus_register_enrichers", "nautilus_register_kinds",
+        "nautilus_register_reconcilers",
         "nautilus_register_scaling_engines", "nautilus_register_commands",
     ])
 

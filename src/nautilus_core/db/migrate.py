@@ -12,6 +12,8 @@ checked with ``PRAGMA foreign_key_check`` before commit.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +49,23 @@ VERSION_TABLE = "alembic_version"
 _PG_LOCK_KEY = 0x6E617574696C7573
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None, locations: Sequence[str | Path] = ()) -> Config:
     """An Alembic :class:`~alembic.config.Config` for the Nautilus scripts, optionally bound to
-    ``connection`` (what ``env.py`` then migrates)."""
+    ``connection`` (what ``env.py`` then migrates).
+
+    :param locations: more directories of revision scripts (plugins' inventory kinds), each on a
+        branch of its own; they are searched with the core's ``versions/``.
+    """
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     cfg.set_main_option("path_separator", "os")
+    if locations:
+        dirs = [MIGRATIONS_DIR / "versions", *(Path(p) for p in locations)]
+        missing = [str(d) for d in dirs if not d.is_dir()]
+        if missing:
+            raise NautilusError(f"migration directory {', '.join(missing)} does not exist")
+        joined = os.pathsep.join(dict.fromkeys(str(d.resolve()) for d in dirs))
+        cfg.set_main_option("version_locations", joined.replace("%", "%%"))
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
@@ -72,15 +85,20 @@ def migration_options(dialect_name: str) -> dict[str, Any]:
     }
 
 
-def upgrade(engine_or_url: Engine | str | URL, revision: str = "head") -> str | None:
+def upgrade(engine_or_url: Engine | str | URL, revision: str = "head",
+            locations: Sequence[str | Path] = ()) -> str | None:
     """Bring the database to ``revision`` (idempotent); returns the revision it is at afterwards.
 
     Works on an empty database (creates every table) and on an up-to-date one (does nothing).
+    ``locations`` adds plugins' migration directories (see :func:`alembic_config`); with them,
+    ``"head"`` means the head of every branch, and the result lists the heads, comma-separated.
 
-    >>> upgrade("sqlite:////var/lib/nautilus/nautilus.db")
-    '0001'
+    >>> upgrade("sqlite://") == head_revision()
+    True
     """
-    return _run(engine_or_url, lambda cfg: command.upgrade(cfg, revision))
+    if locations and revision == "head":
+        revision = "heads"
+    return _run(engine_or_url, lambda cfg: command.upgrade(cfg, revision), locations)
 
 
 def downgrade(engine_or_url: Engine | str | URL, revision: str) -> str | None:
@@ -89,9 +107,11 @@ def downgrade(engine_or_url: Engine | str | URL, revision: str) -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at (``None`` for an empty, never migrated database)."""
+    """The revision the database is at (``None`` for an empty, never migrated database); with
+    plugins' branches applied, every head, sorted and comma-separated."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+        heads = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def head_revision() -> str | None:
@@ -113,7 +133,7 @@ def check_schema(engine: Engine) -> list[Any]:
 # --------------------------------------------------------------------------- internals
 
 
-def _run(engine_or_url: Engine | str | URL, action: Any) -> str | None:
+def _run(engine_or_url: Engine | str | URL, action: Any, locations: Sequence[str | Path] = ()) -> str | None:
     owned = not isinstance(engine_or_url, Engine)
     engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
     try:
@@ -126,7 +146,7 @@ def _run(engine_or_url: Engine | str | URL, action: Any) -> str | None:
                 with conn.begin():
                     if conn.dialect.name == "postgresql":
                         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-                    action(alembic_config(conn))
+                    action(alembic_config(conn, locations))
                     if sqlite:
                         _sqlite_check_foreign_keys(conn, engine)
             finally:
