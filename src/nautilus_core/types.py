@@ -111,7 +111,7 @@ class Facts:
     #: a few printable names of the objects counted in ``problems``, by the same labels
     problem_objects: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def items(self, kind: str) -> Sequence[Any] | None:
+    def rows_of(self, kind: str) -> Sequence[Any] | None:
         """The items of ``kind`` this enricher fetched (``None``: it did not fetch that kind)."""
         if kind in _TYPED_KINDS:
             typed = getattr(self, kind)

@@ -78,7 +78,7 @@ def merge_rows(kinds: Mapping[str, Kind], contributions: Contributions,
     for kind_name, kind in kinds.items():
         names = [n for n in contributions if kind_name in contributions[n] and n in results]
         fetched = [results[n] for n in names]
-        if not names or any(isinstance(r, BaseException) or r.items(kind_name) is None for r in fetched):
+        if not names or any(isinstance(r, BaseException) or r.rows_of(kind_name) is None for r in fetched):
             continue
         if len(names) == 1:  # the common case: one enricher fills the kind, no merge needed
             out[kind_name] = _rows(kind, contributions[names[0]][kind_name], fetched[0], problems, unreadable)
@@ -110,7 +110,7 @@ def _rows(kind: Kind, columns: tuple[str, ...], result: Facts, problems: list[di
     """The key and the declared ``columns`` of each item ``result`` holds for ``kind``."""
     keep = (*kind.key, *columns)
     rows = []
-    for item in result.items(kind.name) or ():
+    for item in result.rows_of(kind.name) or ():
         try:
             values = kind.row(item) if kind.row is not None else item
             rows.append({c: values.get(c) for c in keep})
