@@ -215,7 +215,12 @@ class ClusterProvider(Protocol):
 
 @runtime_checkable
 class Enricher(Protocol):
-    """Reads one aspect of a cluster through its Kubernetes API."""
+    """Reads one aspect of a cluster through its Kubernetes API.
+
+    It also declares ``contributes``, the columns it fills by kind (``{"nodes": ("ready", "zone")}``,
+    read with :func:`contributes`); rows of kinds it does not declare are left out. Not part of the
+    protocol's checked attributes, so an enricher that only reports the cluster's version needs none.
+    """
 
     name: str
 

@@ -143,3 +143,14 @@ def test_kinds_with_a_bad_table_or_a_taken_table_are_rejected_naming_the_plugins
         manager.add("acme", plugin(kind), distribution="tests", version="0", builtin=False)
         with pytest.raises(PluginError, match=problem):
             manager.kinds()
+
+
+def test_rows_of_a_kind_an_enricher_does_not_declare_are_left_out_and_named():
+    from nautilus_core.inventory.kinds import BUILTIN_KINDS, merge_rows
+
+    results = {"namespaces": Facts(namespaces=(NamespaceFacts("a", phase="Active"),)),
+               "legacy": Facts(namespaces=(NamespaceFacts("a", phase="Terminating"),), rows={"pods": [{"name": "p"}]})}
+    merged, problems = merge_rows(BUILTIN_KINDS, {"namespaces": NamespaceEnricher.contributes}, results)
+    assert [r["phase"] for r in merged["namespaces"]] == ["Active"]
+    assert problems == [{"enricher": "legacy", "error": "returned rows of namespaces, pods without declaring "
+                                                        "them in contributes; they were left out"}]

@@ -9,7 +9,7 @@ Registered by ``inventory.builtin``; :func:`merge_rows` is called by the invento
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -44,9 +44,16 @@ def service_row(s: ServiceFacts) -> dict[str, Any]:
             "labels": dict(s.labels)}
 
 
-NAMESPACES = Kind("namespaces", TABLES["namespace"], ("name",), row=namespace_row)
-NODES = Kind("nodes", TABLES["node"], ("name",), row=node_row)
-SERVICES = Kind("services", TABLES["service"], ("namespace", "name"), row=service_row)
+def _typed_or_mapping(typed: Callable[[Any], dict[str, Any]]) -> Callable[[Any], Mapping[str, Any]]:
+    """A built-in kind's mapper: its facts dataclass, or a mapping of columns as it is."""
+    def row(item: Any) -> Mapping[str, Any]:
+        return item if isinstance(item, Mapping) else typed(item)
+    return row
+
+
+NAMESPACES = Kind("namespaces", TABLES["namespace"], ("name",), row=_typed_or_mapping(namespace_row))
+NODES = Kind("nodes", TABLES["node"], ("name",), row=_typed_or_mapping(node_row))
+SERVICES = Kind("services", TABLES["service"], ("namespace", "name"), row=_typed_or_mapping(service_row))
 BUILTIN_KINDS: dict[str, Kind] = {k.name: k for k in (NAMESPACES, NODES, SERVICES)}
 
 Contributions = Mapping[str, Mapping[str, tuple[str, ...]]]
