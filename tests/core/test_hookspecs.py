@@ -41,9 +41,9 @@ def test_every_hook_is_called_by_a_test_with_a_plugin_of_its_own(request, hook_c
     config = request.config
     collected = {Path(str(item.path)).resolve() for item in request.session.items}
     every = {p.resolve() for p in TESTS.rglob("test_*.py")}
-    if (every - collected or config.getoption("keyword") or config.getoption("markexpr")
-            or config.getoption("deselect")):
-        pytest.skip("only meaningful when the whole test suite runs")
+    left_out = sorted(str(p.relative_to(TESTS)) for p in every - collected)
+    if left_out or config.getoption("keyword") or config.getoption("markexpr") or config.getoption("deselect"):
+        pytest.skip(f"only meaningful when the whole test suite runs (not collected: {', '.join(left_out[:3])})")
     uncalled = [name for name in SPECS if not hook_calls.get(name)]
     assert not uncalled, f"no test makes the engine call a plugin's implementation of {', '.join(uncalled)}"
     for name in SPECS:  # each was called from some test other than this meta-test
