@@ -5,7 +5,9 @@
 trust-auth server) once per test session and drops it at the end. If that server cannot be reached,
 the PostgreSQL tests are skipped when the variable is unset and fail when it is set (CI sets it).
 
-Fixtures: ``postgres_admin_url``, ``db_url``, ``empty_db_url``, ``engine``, ``session``.
+Fixtures: ``postgres_admin_url``, ``db_url``, ``empty_db_url``, ``engine``, ``session``, and
+``hook_calls``: which hook implementations of non-built-in plugins this session's tests called (every
+test is observed through ``plugins.HOOK_CALL_OBSERVERS``); the meta-test that reads it runs last.
 """
 
 from __future__ import annotations
@@ -21,11 +23,41 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
+from nautilus_core import plugins
 from nautilus_core.db import make_engine, metadata, upgrade
 from nautilus_core.errors import TransientError
 
+#: The meta-test that checks every hookspec was called by some test: it runs after all the others.
+HOOK_META_TEST = "test_hookspecs.py::test_every_hook_is_called_by_a_test_with_a_plugin_of_its_own"
+_HOOK_CALLS: dict[str, set[tuple[str, str]]] = {}
+
 POSTGRES_ENV = "NAUTILUS_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    last = [item for item in items if HOOK_META_TEST in item.nodeid]
+    items[:] = [item for item in items if item not in last] + last
+
+
+@pytest.fixture(autouse=True)
+def _record_hook_calls(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Record each call of a non-built-in plugin's hook implementation, with the test that made it."""
+    def observe(hook: str, plugin: str, builtin: bool) -> None:
+        if not builtin:
+            _HOOK_CALLS.setdefault(hook, set()).add((plugin, request.node.nodeid))
+
+    plugins.HOOK_CALL_OBSERVERS.append(observe)
+    try:
+        yield
+    finally:
+        plugins.HOOK_CALL_OBSERVERS.remove(observe)
+
+
+@pytest.fixture(scope="session")
+def hook_calls() -> dict[str, set[tuple[str, str]]]:
+    """``{hook: {(plugin, test node id)}}`` for the tests run so far in this session."""
+    return _HOOK_CALLS
 
 
 @pytest.fixture(scope="session")

@@ -58,18 +58,21 @@ class Nautilus:
         from nautilus_core.db.migrate import require_current
 
         if self._schema is None:  # once per process: reads are called in loops
-            self._schema = require_current(self.engine)
+            self._schema = require_current(self.engine, self.plugins.migration_locations())
         return self._schema
 
     def plugin_info(self) -> list[PluginInfo]:
         return self.plugins.info()
 
     def upgrade_database(self, revision: str = "head") -> str | None:
-        """Apply migrations up to ``revision``; idempotent. Returns the revision now current."""
+        """Apply migrations up to ``revision``; idempotent. Returns the revision now current.
+
+        The migrations of plugins' inventory kinds (``Kind.migrations``) are applied with the core's.
+        """
         from nautilus_core.db import current_revision, upgrade
 
         if self._upgraded != revision:  # once per process and revision: every job calls this first
-            upgrade(self.engine, revision)
+            upgrade(self.engine, revision, locations=self.plugins.migration_locations())
             self._upgraded = revision
         return current_revision(self.engine)
 
@@ -105,9 +108,10 @@ class Nautilus:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         enrichers = {name: reg.obj for name, reg in self.plugins.enrichers().items()}
+        kinds = {name: reg.obj for name, reg in self.plugins.kinds().items()}
         self.upgrade_database()
         return InventorySync(
-            self.engine, chosen, enrichers, contexts=contexts, shard=shard_, progress=progress,
+            self.engine, chosen, enrichers, kinds=kinds, contexts=contexts, shard=shard_, progress=progress,
             concurrency=self.settings.inventory_concurrency,
             retention=timedelta(days=self.settings.tombstone_retention_days),
         ).run()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import click
 import pluggy
 
-from nautilus_core.types import ClusterProvider, Enricher, ReconcilerFactory, ScalingEngine
+from nautilus_core.types import ClusterProvider, Enricher, Kind, ReconcilerFactory, ScalingEngine
 
 PROJECT = "nautilus"
 
@@ -47,15 +47,53 @@ def nautilus_register_enrichers(register: Callable[[Enricher], None]) -> None:
     Called once when the plugin manager is built. During a sync every enricher runs against every
     cluster; one that fails is recorded for that cluster and does not hide the others.
 
-    :param register: call it once per enricher with a unique ``name`` and an
-        ``enrich(cluster, kube) -> Facts`` method.
+    :param register: call it once per enricher with a unique ``name``, an
+        ``enrich(cluster, kube) -> Facts`` method and ``contributes``: the columns it fills, by
+        kind (``{"ingresses": ("host", "class_name")}``). Enrichers filling different columns of
+        the same kind are merged row by row; a column claimed by two enrichers is an error naming
+        both plugins.
     :returns: nothing; every implementation is called.
 
     Example::
 
+        class IngressEnricher:
+            name = "ingresses"
+            contributes = {"ingresses": ("host",)}
+
+            def enrich(self, cluster, kube):
+                items = kube.list("networking.k8s.io/v1", "ingresses")
+                return Facts(rows={"ingresses": [
+                    {"namespace": i["metadata"]["namespace"], "name": i["metadata"]["name"],
+                     "host": (i["spec"].get("rules") or [{}])[0].get("host")} for i in items]})
+
         @hookimpl
         def nautilus_register_enrichers(register):
             register(IngressEnricher())
+    """
+
+
+@hookspec
+def nautilus_register_kinds(register: Callable[[Kind], None]) -> None:
+    """Register kinds of inventory rows (each with its table) that enrichers contribute to.
+
+    Called once when the plugin manager is built, before the enrichers are checked. The built-in
+    plugin registers ``namespaces``, ``nodes`` and ``services``. The synchronizer writes every kind
+    for every cluster; ``nautilus db upgrade`` applies each kind's ``migrations`` directory, a branch
+    of its own next to the core's revisions.
+
+    :param register: call it once per :class:`~nautilus_core.Kind`, with a unique ``name``, its
+        ``table`` (a unique table name), its ``key`` columns and optionally a ``row`` mapper and a
+        ``migrations`` directory.
+    :returns: nothing; every implementation is called.
+
+    Example::
+
+        INGRESS = kind_table("ingress", ("namespace", "name"), Column("host", String))
+
+        @hookimpl
+        def nautilus_register_kinds(register):
+            register(Kind("ingresses", INGRESS, key=("namespace", "name"),
+                          migrations=str(Path(__file__).parent / "migrations")))
     """
 
 

@@ -21,7 +21,15 @@ import structlog
 
 from nautilus_core import hookspecs
 from nautilus_core.errors import PluginError
-from nautilus_core.types import ClusterProvider, Enricher, ReconcilerFactory, ScalingEngine
+from nautilus_core.types import (
+    ClusterProvider,
+    Enricher,
+    Kind,
+    ReconcilerFactory,
+    ScalingEngine,
+    column_owners,
+    contributes,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +44,10 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
 )
 
 T = TypeVar("T")
+
+#: Told of every call of a hook implementation, as ``observer(hook, plugin, builtin)``, before the
+#: call. Empty in production; the test suite records which hooks its tests call, with which plugins.
+HOOK_CALL_OBSERVERS: list[Callable[[str, str, bool], None]] = []
 
 
 @dataclass(frozen=True)
@@ -131,6 +143,8 @@ class PluginManager:
 
     def _call_impl(self, impl: Any, hook_name: str, **kwargs: Any) -> None:
         builtin = self._dists.get(impl.plugin_name, ("", "", False))[2]
+        for observe in HOOK_CALL_OBSERVERS:
+            observe(hook_name, impl.plugin_name, builtin)
         try:
             impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
         except PluginError as exc:
@@ -147,7 +161,46 @@ class PluginManager:
         return self._collect("nautilus_register_providers", lambda a: (getattr(a[0], "name", None), a[0]))
 
     def enrichers(self) -> dict[str, Registration[Enricher]]:
-        return self._collect("nautilus_register_enrichers", lambda a: (getattr(a[0], "name", None), a[0]))
+        """The enrichers; the columns they contribute are checked against the registered kinds.
+
+        :raises PluginError: an enricher contributes to a kind or column that does not exist, or
+            claims a column another enricher claims (the message names both plugins).
+        """
+        found: dict[str, Registration[Enricher]] = self._collect(
+            "nautilus_register_enrichers", lambda a: (getattr(a[0], "name", None), a[0]))
+        kinds = {name: reg.obj for name, reg in self.kinds().items()}
+        owner = {f"enricher {r.name!r} of plugin {r.plugin}": r.plugin for r in found.values()}
+        try:
+            column_owners(zip(owner, (contributes(r.obj) for r in found.values()), strict=True), kinds)
+        except ValueError as exc:
+            text = str(exc)
+            culprit = max(owner, key=text.rfind)  # the owner named last is the one that clashed
+            raise PluginError(f"nautilus_register_enrichers: {text}", plugin=owner[culprit],
+                              hook="nautilus_register_enrichers") from None
+        return found
+
+    def kinds(self) -> dict[str, Registration[Kind]]:
+        """The inventory kinds: built-in namespaces, nodes and services, and plugins' own."""
+        found: dict[str, Registration[Kind]] = self._collect(
+            "nautilus_register_kinds", lambda a: (getattr(a[0], "name", None), a[0]))
+        by_table: dict[str, list[Registration[Kind]]] = {}
+        for reg in found.values():
+            problem = _kind_problem(reg.obj)
+            if problem:
+                raise PluginError(f"plugin {reg.plugin} registered kind {reg.name!r}: {problem}",
+                                  plugin=reg.plugin, hook="nautilus_register_kinds")
+            by_table.setdefault(reg.obj.table.name, []).append(reg)
+        for table, regs in by_table.items():
+            if len(regs) > 1:
+                first, second = regs[:2]
+                raise PluginError(f"nautilus_register_kinds: table {table!r} is used by kind {first.name!r} of "
+                                  f"{first.plugin} and by kind {second.name!r} of {second.plugin}",
+                                  plugin=second.plugin, hook="nautilus_register_kinds")
+        return found
+
+    def migration_locations(self) -> list[str]:
+        """The migration directories of the registered kinds (``nautilus db upgrade`` adds them)."""
+        return [reg.obj.migrations for reg in self.kinds().values() if reg.obj.migrations]
 
     def reconcilers(self) -> dict[str, Registration[ReconcilerFactory]]:
         return self._collect("nautilus_register_reconcilers", lambda a: (a[0], a[1]))
@@ -184,6 +237,24 @@ class _GuardedGroup:
 
     def __getattr__(self, item: str) -> Any:
         return getattr(self._group, item)
+
+
+def _kind_problem(kind: Any) -> str | None:
+    """What is wrong with a registered kind (``None``: nothing)."""
+    if not isinstance(kind, Kind):
+        return f"expected a nautilus_core.Kind, got {type(kind).__name__}"
+    columns = getattr(getattr(kind.table, "columns", None), "keys", lambda: None)()
+    if columns is None:
+        return f"table: expected a sqlalchemy Table, got {type(kind.table).__name__}"
+    if not kind.key or not all(isinstance(k, str) for k in kind.key):
+        return "key: expected a non-empty tuple of column names"
+    needed = ("id", "cluster_id", "data_hash", "first_seen_at", "last_seen_at", "deleted_at", *kind.key)
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        return f"table {kind.table.name!r} lacks column(s) {', '.join(missing)}"
+    if kind.row is not None and not callable(kind.row):
+        return "row: expected a callable mapping one item to column values"
+    return None
 
 
 def disabled_plugins(value: str | None = None) -> set[str]:

@@ -1,6 +1,6 @@
 """kubectl's pod STATUS column, READY and RESTARTS, computed from a raw pod dict.
 
-Follows the rules of kubectl's printPod (see REFERENCE.md): phase, then pod reason, init
+Follows the rules of kubectl's ``printPod`` (kubectl get pods): phase, then pod reason, init
 containers in order, regular containers from last to first, then deletion. Pure functions on
 raw JSON (no client models). Used by the inventory enrichers (pod counts by status) and pod watch.
 

@@ -7,11 +7,12 @@ Imported by ``hookspecs``, every plugin, and the engine's packages. Re-exported 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
     from sqlalchemy.engine import Engine as DatabaseEngine
     from structlog.typing import FilteringBoundLogger
 
@@ -89,20 +90,98 @@ class NodeFacts:
 
 @dataclass(frozen=True)
 class Facts:
-    """What an enricher learned about a cluster.
+    """What an enricher learned about a cluster: rows of inventory kinds, and the cluster's version.
 
-    A field left ``None`` means "this enricher did not fetch it" (not "there are none"): the
-    synchronizer only replaces, and tombstones, the kinds of rows whose fetch succeeded.
-    ``problems`` counts objects that could not be read, by a label such as ``pod:missing-status``.
+    ``rows`` holds, per kind name (see :class:`Kind`), the items the enricher read: mappings of
+    column values, or objects the kind's ``row`` mapper turns into them. ``namespaces``, ``services``
+    and ``nodes`` are the typed spelling of ``rows["namespaces"]`` and so on for the built-in kinds.
+    A kind left out (``None``) means "this enricher did not fetch it" (not "there are none"): the
+    synchronizer only replaces, and tombstones, the kinds of rows whose every contributor succeeded.
+    Only the columns the enricher declares in its ``contributes`` are kept, so two enrichers can
+    fill different columns of the same rows. ``problems`` counts objects that could not be read, by
+    a label such as ``pod:missing-status``.
     """
 
     kubernetes_version: str | None = None
     namespaces: tuple[NamespaceFacts, ...] | None = None
     services: tuple[ServiceFacts, ...] | None = None
     nodes: tuple[NodeFacts, ...] | None = None
+    rows: Mapping[str, Sequence[Any]] = field(default_factory=dict)
     problems: Mapping[str, int] = field(default_factory=dict)
     #: a few printable names of the objects counted in ``problems``, by the same labels
     problem_objects: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def rows_of(self, kind: str) -> Sequence[Any] | None:
+        """The items of ``kind`` this enricher fetched (``None``: it did not fetch that kind)."""
+        if kind in _TYPED_KINDS:
+            typed = getattr(self, kind)
+            if typed is not None:
+                return typed  # type: ignore[no-any-return]
+        return self.rows.get(kind)
+
+
+_TYPED_KINDS = ("namespaces", "services", "nodes")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of inventory row: one row per object of a cluster, in a table of its own.
+
+    Registered with :func:`~nautilus_core.hookspecs.nautilus_register_kinds`; enrichers contribute
+    columns to it (``Enricher.contributes``) and the synchronizer writes it for every cluster: rows
+    are diffed by ``key`` within the cluster, unchanged rows only touched, vanished rows tombstoned.
+
+    :param name: the kind's name, also the key of ``Facts.rows`` (``"ingresses"``).
+    :param table: the SQLAlchemy ``Table``; besides ``key`` and the data columns it has ``id``,
+        ``cluster_id``, ``data_hash``, ``first_seen_at``, ``last_seen_at`` and ``deleted_at``
+        (``nautilus_core.db.kind_table`` adds them), and a unique constraint on
+        ``(cluster_id, *key)``.
+    :param key: the columns naming one object within a cluster (``("namespace", "name")``).
+    :param row: turns one item an enricher returned into column values; ``None``: the items are
+        mappings already.
+    :param migrations: a directory of Alembic revision scripts creating ``table``, on a branch of
+        its own (``branch_labels``) that ``depends_on`` the core revision it needs; ``nautilus db
+        upgrade`` applies them with the core's.
+    """
+
+    name: str
+    table: Table
+    key: tuple[str, ...]
+    row: Callable[[Any], Mapping[str, Any]] | None = None
+    migrations: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The data columns enrichers may contribute (neither key nor bookkeeping)."""
+        return tuple(c.name for c in self.table.columns if c.name not in (*self.key, *BOOKKEEPING_COLUMNS))
+
+
+#: Columns of every kind's table that the synchronizer owns.
+BOOKKEEPING_COLUMNS = ("id", "cluster_id", "data_hash", "first_seen_at", "last_seen_at", "deleted_at")
+
+
+def column_owners(contributions: Iterable[tuple[str, Mapping[str, Sequence[str]]]],
+                  kinds: Mapping[str, Kind]) -> dict[tuple[str, str], str]:
+    """Who fills each ``(kind, column)``, from ``(owner, contributes)`` pairs.
+
+    :raises ValueError: a kind or column that does not exist, or a column claimed twice (the
+        message names both owners).
+    """
+    owners: dict[tuple[str, str], str] = {}
+    for owner, contributes in contributions:
+        for kind_name, columns in contributes.items():
+            kind = kinds.get(kind_name)
+            if kind is None:
+                raise ValueError(f"{owner} contributes to unknown kind {kind_name!r}; "
+                                 f"registered kinds: {', '.join(sorted(kinds))}")
+            for column in columns:
+                if column not in kind.columns:
+                    raise ValueError(f"{owner} contributes column {column!r} that kind {kind_name!r} "
+                                     f"does not have; its columns: {', '.join(kind.columns)}")
+                other = owners.setdefault((kind_name, column), owner)
+                if other != owner:
+                    raise ValueError(f"column {kind_name}.{column} is claimed by both {other} and {owner}")
+    return owners
 
 
 @runtime_checkable
@@ -136,11 +215,26 @@ class ClusterProvider(Protocol):
 
 @runtime_checkable
 class Enricher(Protocol):
-    """Reads one aspect of a cluster through its Kubernetes API."""
+    """Reads one aspect of a cluster through its Kubernetes API.
+
+    It also declares ``contributes``, the columns it fills by kind (``{"nodes": ("ready", "zone")}``,
+    read with :func:`contributes`); rows of kinds it does not declare are left out. Not part of the
+    protocol's checked attributes, so an enricher that only reports the cluster's version needs none.
+    """
 
     name: str
 
     def enrich(self, cluster: ClusterRef, kube: KubeClient) -> Facts: ...
+
+
+def contributes(enricher: object) -> Mapping[str, tuple[str, ...]]:
+    """The columns ``enricher`` fills, by kind: its ``contributes`` attribute (``{}`` without one).
+
+    ``contributes = {"namespaces": ("phase", "pod_counts")}`` declares that the enricher's
+    ``Facts`` carry those columns of the namespaces kind; the rest of each row is left to others.
+    """
+    declared = getattr(enricher, "contributes", None) or {}
+    return {str(kind): tuple(columns) for kind, columns in dict(declared).items()}
 
 
 # --------------------------------------------------------------------------- controller

@@ -131,7 +131,8 @@ def test_plugins_json_lists_the_five_plugin_packages_and_their_hooks(capsys):
         assert plugins[name]["hooks"] == hooks
         assert plugins[name]["builtin"] is False and plugins[name]["version"] == "0.1.0"
     assert plugins["inventory"]["builtin"] is True
-    assert plugins["inventory"]["hooks"] == ["nautilus_register_enrichers", "nautilus_register_providers"]
+    assert plugins["inventory"]["hooks"] == ["nautilus_register_enrichers", "nautilus_register_kinds",
+                                            "nautilus_register_providers"]
 
 
 def test_sync_every_survives_a_database_outage(postgres_admin_url, kube_fleet, tmp_path):

@@ -198,3 +198,41 @@ def test_reconciler_factories_and_engines_are_registered_with_their_plugin():
         assert engine.obj.decide(None).replicas == 2
     finally:
         manager.remove("inproc")
+
+
+def test_a_plugins_command_is_added_to_the_cli_and_a_clash_names_both_plugins():
+    import click
+    from click.testing import CliRunner
+
+    @click.command("hello")
+    def hello():
+        """Say hi."""
+        click.echo("hi from inproc")
+
+    @click.command("plugins")
+    def impostor():
+        """Pretend to be a built-in."""
+
+    class Plugin:
+        def __init__(self, command):
+            self.command = command
+
+        @hookimpl
+        def nautilus_register_commands(self, cli):
+            cli.add_command(self.command)
+
+    def group():
+        root = click.Group("nautilus")
+        root.add_command(click.Command("plugins", callback=lambda: None))
+        return root
+
+    manager = build_plugin_manager(entry_points=False)
+    manager.add("inproc", Plugin(hello), distribution="tests", version="0", builtin=False)
+    cli = group()
+    manager.register_commands(cli)
+    result = CliRunner().invoke(cli, ["hello"])
+    assert result.exit_code == 0 and result.output == "hi from inproc\n"
+
+    manager.add("clash", Plugin(impostor), distribution="tests", version="0", builtin=False)
+    with pytest.raises(PluginError, match=r"'plugins' is added by both nautilus-core and clash"):
+        manager.register_commands(group())

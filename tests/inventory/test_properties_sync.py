@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from nautilus_core.db import metadata
 from nautilus_core.errors import PartialDiscovery
+from nautilus_core.inventory.kinds import BUILTIN_KINDS
 from nautilus_core.inventory.pipeline import InventorySync
 from nautilus_core.types import ClusterRef, Facts, NamespaceFacts, NodeFacts, ServiceFacts
 
@@ -75,6 +76,7 @@ class Closable:
 class ScriptedEnricher:
     def __init__(self, kind: str, script: Script) -> None:
         self.name, self.kind, self.script = kind, kind, script
+        self.contributes = {kind: BUILTIN_KINDS[kind].columns}  # every column of its kind
 
     def enrich(self, cluster: ClusterRef, kube: Any) -> Facts:
         got = self.script.current["clusters"][cluster.name]["kinds"][self.kind]

@@ -5,7 +5,7 @@ periodic resync, reconcile results) and the reconcile workers. The controller ru
 (``controller/runtime.py``) creates one queue per controller, adds keys from its event handlers and
 runs ``worker_count`` threads that loop on :meth:`WorkQueue.get` / :meth:`WorkQueue.done`.
 
-Semantics (see REFERENCE.md, "Work queue"):
+Semantics (those of client-go's workqueue, as controller-runtime uses it):
 
 * FIFO + *dirty* set + *processing* set. :meth:`~WorkQueue.add` is a no-op while the key is dirty
   (waiting to be handed out). A key being processed is marked dirty but not queued; :meth:`~WorkQueue.done`

@@ -5,9 +5,9 @@ and reconcilers, podwatch and the CLI (``nautilus db upgrade`` calls :func:`upgr
 (``config``, ``errors``, ``logs``) are the only Nautilus modules it imports.
 
 >>> from nautilus_core.db import make_engine, session_scope, upgrade, ManagedResource
->>> engine = make_engine("sqlite:///nautilus.db")
->>> upgrade(engine)
-'0001'
+>>> engine = make_engine("sqlite://")
+>>> upgrade(engine) == head_revision()
+True
 >>> with session_scope(engine) as session:
 ...     session.add(ManagedResource(team="payments", name="ledger", engine="postgres"))
 """
@@ -44,6 +44,7 @@ from nautilus_core.db.models import (
     SyncRunStatus,
     metadata,
 )
+from nautilus_core.db.models.inventory import kind_table
 from nautilus_core.db.types import JSONDocument, UTCDateTime, instant, utcnow
 from nautilus_core.db.upsert import UpsertResult, purge, row_hash, tombstone, touch, upsert
 
@@ -82,6 +83,7 @@ __all__ = [
     "engine_from_settings",
     "head_revision",
     "instant",
+    "kind_table",
     "make_engine",
     "metadata",
     "purge",

@@ -139,6 +139,9 @@ def session_scope(engine: Engine, **kw: Any) -> Iterator[Session]:
 
     Objects stay usable after the block (``expire_on_commit=False``).
 
+    >>> from nautilus_core.db import AuditLog, upgrade
+    >>> engine = make_engine("sqlite://")
+    >>> _ = upgrade(engine)
     >>> with session_scope(engine) as session:
     ...     session.add(AuditLog(actor="cli", action="noop"))
     """

@@ -17,7 +17,9 @@ checked with ``PRAGMA foreign_key_check`` before commit.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +58,23 @@ VERSION_TABLE = "alembic_version"
 _PG_LOCK_KEY = 0x6E617574696C7573
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None, locations: Sequence[str | Path] = ()) -> Config:
     """An Alembic :class:`~alembic.config.Config` for the Nautilus scripts, optionally bound to
-    ``connection`` (what ``env.py`` then migrates)."""
+    ``connection`` (what ``env.py`` then migrates).
+
+    :param locations: more directories of revision scripts (plugins' inventory kinds), each on a
+        branch of its own; they are searched with the core's ``versions/``.
+    """
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     cfg.set_main_option("path_separator", "os")
+    if locations:
+        dirs = [MIGRATIONS_DIR / "versions", *(Path(p) for p in locations)]
+        missing = [str(d) for d in dirs if not d.is_dir()]
+        if missing:
+            raise NautilusError(f"migration directory {', '.join(missing)} does not exist")
+        joined = os.pathsep.join(dict.fromkeys(str(d.resolve()) for d in dirs))
+        cfg.set_main_option("version_locations", joined.replace("%", "%%"))
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
@@ -81,16 +94,21 @@ def migration_options(dialect_name: str) -> dict[str, Any]:
     }
 
 
-def upgrade(engine_or_url: Engine | str | URL, revision: str = "head") -> str | None:
+def upgrade(engine_or_url: Engine | str | URL, revision: str = "head",
+            locations: Sequence[str | Path] = ()) -> str | None:
     """Bring the database to ``revision`` (idempotent); returns the revision it is at afterwards.
 
     Works on an empty database (creates every table) and on an up-to-date one (does nothing).
+    ``locations`` adds plugins' migration directories (see :func:`alembic_config`); with them,
+    ``"head"`` means the head of every branch, and the result lists the heads, comma-separated.
 
-    >>> upgrade("sqlite:////var/lib/nautilus/nautilus.db")
-    '0001'
+    >>> upgrade("sqlite://") == head_revision()
+    True
     """
     _check_target(revision)
-    return _run(engine_or_url, lambda cfg: command.upgrade(cfg, revision))
+    if locations and revision == "head":
+        revision = "heads"
+    return _run(engine_or_url, lambda cfg: command.upgrade(cfg, revision), locations)
 
 
 def downgrade(engine_or_url: Engine | str | URL, revision: str) -> str | None:
@@ -100,9 +118,11 @@ def downgrade(engine_or_url: Engine | str | URL, revision: str) -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at (``None`` for an empty, never migrated database)."""
+    """The revision the database is at (``None`` for an empty, never migrated database); with
+    plugins' branches applied, every head, sorted and comma-separated."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+        heads = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def head_revision() -> str | None:
@@ -110,13 +130,14 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def known_revisions() -> list[str]:
-    """Every revision shipped with this version of Nautilus, oldest first."""
-    scripts = ScriptDirectory.from_config(alembic_config()).walk_revisions()
+def known_revisions(locations: Sequence[str | Path] = ()) -> list[str]:
+    """Every revision shipped with this version of Nautilus (and in ``locations``, plugins'
+    branches), oldest first."""
+    scripts = ScriptDirectory.from_config(alembic_config(None, locations)).walk_revisions()
     return [script.revision for script in reversed(list(scripts))]
 
 
-def require_current(engine: Engine) -> str:
+def require_current(engine: Engine, locations: Sequence[str | Path] = ()) -> str:
     """The database's revision, when it is this version's head; read commands call this, never ``upgrade``.
 
     :raises SchemaError: no schema yet, an older one, or a revision this version does not know; the
@@ -127,9 +148,11 @@ def require_current(engine: Engine) -> str:
     where = redacted(engine.url)
     if current is None:
         raise SchemaError(f"database {where} has no Nautilus schema yet: run `nautilus db upgrade`")
-    if current not in known_revisions():
-        raise SchemaError(_unknown(where, current))
-    if current != head:
+    heads = current.split(",")
+    unknown = [h for h in heads if h not in known_revisions(locations)]
+    if unknown:
+        raise SchemaError(_unknown(where, ",".join(unknown)))
+    if head not in heads:
         raise SchemaError(f"database {where} is at schema revision {current}, this version of Nautilus "
                           f"needs {head}: run `nautilus db upgrade`")
     return current
@@ -167,7 +190,7 @@ def check_schema(engine: Engine) -> list[Any]:
 # --------------------------------------------------------------------------- internals
 
 
-def _run(engine_or_url: Engine | str | URL, action: Any) -> str | None:
+def _run(engine_or_url: Engine | str | URL, action: Any, locations: Sequence[str | Path] = ()) -> str | None:
     owned = not isinstance(engine_or_url, Engine)
     engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
     try:
@@ -180,12 +203,13 @@ def _run(engine_or_url: Engine | str | URL, action: Any) -> str | None:
                 with conn.begin():
                     if conn.dialect.name == "postgresql":
                         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-                    current = MigrationContext.configure(
-                        conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
-                    if current is not None and current not in known_revisions():
-                        raise SchemaError(_unknown(redacted(engine.url), current))
+                    heads = MigrationContext.configure(
+                        conn, opts={"version_table": VERSION_TABLE}).get_current_heads()
+                    unknown = [h for h in heads if h not in known_revisions(locations)]
+                    if unknown:
+                        raise SchemaError(_unknown(redacted(engine.url), ",".join(unknown)))
                     try:
-                        action(alembic_config(conn))
+                        action(alembic_config(conn, locations))
                     except CommandError as exc:
                         raise SchemaError(f"migrating {redacted(engine.url)}: {exc}") from exc
                     if sqlite:

@@ -121,9 +121,10 @@ def upsert(
     :raises ValueError: rows with different columns, unknown columns, key/update columns missing.
     :raises sqlalchemy.exc.StatementError: a value its column type refuses (e.g. a naive datetime).
 
-    >>> upsert(conn, Node, [{"cluster_id": 1, "name": "n1", "ready": True, "data_hash": "ab12",
-    ...                      "last_seen_at": now}], key=("cluster_id", "name")).affected
-    1
+    Example (on a connection inside a transaction, with cluster 1 in the database)::
+
+        upsert(conn, Node, [{"cluster_id": 1, "name": "n1", "ready": True, "data_hash": "ab12",
+                             "last_seen_at": now}], key=("cluster_id", "name")).affected  # 1
     """
     conn = _connection(conn_or_session)
     tbl = _table(table)

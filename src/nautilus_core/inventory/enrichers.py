@@ -2,6 +2,7 @@
 services, nodes. Each reads raw JSON pages through ``KubeClient`` and keeps only flat facts
 (parsing rules in ``inventory.parse``).
 
+Each declares the columns it fills (``contributes``) of the built-in kinds (``inventory.kinds``).
 Registered by ``inventory.builtin``; run by the inventory pipeline for every cluster. An object
 that cannot be read is counted in ``Facts.problems`` under a label such as
 ``pod:malformed-status.reason`` (with a few of the objects' names in ``Facts.problem_objects``)
@@ -34,6 +35,7 @@ class NamespaceEnricher:
     """Namespaces with phase and labels, and pods counted per namespace by kubectl STATUS."""
 
     name = "namespaces"
+    contributes = {"namespaces": ("phase", "labels", "pod_counts", "created_at")}
 
     def enrich(self, cluster: ClusterRef, kube: KubeClient) -> Facts:
         problems = parse.Problems()
@@ -44,6 +46,7 @@ class NamespaceEnricher:
 
 class ServiceEnricher:
     name = "services"
+    contributes = {"services": ("type", "cluster_ip", "ports", "external_address", "labels")}
 
     def enrich(self, cluster: ClusterRef, kube: KubeClient) -> Facts:
         problems = parse.Problems()
@@ -53,6 +56,8 @@ class ServiceEnricher:
 
 class NodeEnricher:
     name = "nodes"
+    contributes = {"nodes": ("ready", "memory_pressure", "disk_pressure", "pid_pressure", "unschedulable",
+                             "kubelet_version", "instance_type", "zone", "capacity", "allocatable", "labels")}
 
     def enrich(self, cluster: ClusterRef, kube: KubeClient) -> Facts:
         problems = parse.Problems()

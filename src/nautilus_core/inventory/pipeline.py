@@ -1,8 +1,9 @@
 """The inventory pipeline: providers -> enrichers -> synchronizer, with a ``sync_run`` record.
 
 Providers discover concurrently; clusters are processed with bounded concurrency; every enricher
-runs against every cluster (one failing enricher is recorded and hides nothing else); each
-cluster's facts are written in one transaction. A provider or cluster that fails keeps its rows
+runs against every cluster (one failing enricher is recorded and hides nothing else); the rows the
+enrichers contribute are merged per kind (``inventory.kinds``) and each cluster's rows, of every
+registered kind, are written in one transaction. A provider or cluster that fails keeps its rows
 exactly as they were; a provider whose discovery was partial (``PartialDiscovery``) has the
 clusters it found synced and none of its clusters tombstoned. The run's ``sync_run`` row is kept
 alive by a heartbeat (``inventory.runs``). Called by ``Nautilus.sync_inventory`` (and so ``nautilus inventory sync``).
@@ -25,7 +26,8 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from nautilus_core.db import metadata, utcnow
-from nautilus_core.errors import PartialDiscovery
+from nautilus_core.errors import ConfigError, PartialDiscovery
+from nautilus_core.inventory.kinds import BUILTIN_KINDS, merge_rows
 from nautilus_core.inventory.parse import EXAMPLES, printable
 from nautilus_core.inventory.runs import HEARTBEAT_INTERVAL, RunRecord
 from nautilus_core.inventory.synchronizer import (
@@ -37,7 +39,7 @@ from nautilus_core.inventory.synchronizer import (
     write_cluster,
 )
 from nautilus_core.logs import redact_text
-from nautilus_core.types import ClusterProvider, ClusterRef, Enricher, Facts
+from nautilus_core.types import ClusterProvider, ClusterRef, Enricher, Facts, Kind, column_owners, contributes
 
 log = structlog.get_logger(__name__)
 TABLES = metadata.tables
@@ -119,7 +121,8 @@ class InventorySync:
     at the start or end of the run (each cluster's own failure is recorded, not raised)."""
 
     def __init__(self, engine: Engine, providers: Mapping[str, ClusterProvider],
-                 enrichers: Mapping[str, Enricher], *, contexts: Sequence[str] = (),
+                 enrichers: Mapping[str, Enricher], *, kinds: Mapping[str, Kind] | None = None,
+                 contexts: Sequence[str] = (),
                  concurrency: int = 4, enricher_concurrency: int = 4,
                  retention: timedelta = timedelta(days=30), shard: Shard | None = None,
                  progress: Callable[[Outcome], None] | None = None,
@@ -127,6 +130,12 @@ class InventorySync:
         self.heartbeat = heartbeat
         self.engine = engine.execution_options(nautilus_sqlite_begin="IMMEDIATE")  # see ResourceStore
         self.providers, self.enrichers = dict(providers), dict(enrichers)
+        self.kinds = dict(BUILTIN_KINDS if kinds is None else kinds)
+        self._contributions = {name: contributes(e) for name, e in self.enrichers.items()}
+        try:  # the plugin manager checks this at registration; callers building a sync by hand too
+            column_owners(((f"enricher {n!r}", c) for n, c in self._contributions.items()), self.kinds)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         self.contexts = set(contexts)
         self.concurrency, self.enricher_concurrency = concurrency, enricher_concurrency
         self.retention, self.shard = retention, shard
@@ -179,7 +188,7 @@ class InventorySync:
         purged = 0
         if self.retention.total_seconds() > 0:
             with self._writing(), self.engine.begin() as conn:
-                purged = purge_tombstones(conn, self.retention, utcnow())
+                purged = purge_tombstones(conn, self.retention, utcnow(), self.kinds)
         duration = time.monotonic() - started
         failures = [o for o in outcomes if not o.ok]
         # "failed" when nothing was written: no cluster synced, even in part (an enricher may fail alone)
@@ -239,7 +248,7 @@ class InventorySync:
             return Outcome(ref.provider, ref.key, False, f"connect: {_error_text(exc)}",
                            duration_s=time.monotonic() - started)
         try:
-            facts, problems, failed = self._enrich(ref, kube)
+            version, rows, problems, failed = self._enrich(ref, kube)
         finally:
             kube.close()
         enricher_errors = "; ".join(f"{p['enricher']}: {p['error']}" for p in problems if "enricher" in p)
@@ -248,7 +257,7 @@ class InventorySync:
             return Outcome(ref.provider, ref.key, False, enricher_errors, duration_s=time.monotonic() - started)
         try:
             with self._writing(), self.engine.begin() as conn:
-                counts = write_cluster(conn, ref, facts, problems, utcnow())
+                counts = write_cluster(conn, ref, version, rows, problems, utcnow(), self.kinds)
         except Exception as exc:
             clog.error("cluster_write_failed", error=_error_text(exc))
             return Outcome(ref.provider, ref.key, False, f"database: {_error_text(exc)}",
@@ -257,7 +266,9 @@ class InventorySync:
         clog.info("cluster_synced", ok=ok, **counts)
         return Outcome(ref.provider, ref.key, ok, enricher_errors or None, counts, time.monotonic() - started)
 
-    def _enrich(self, ref: ClusterRef, kube: Any) -> tuple[Facts, list[dict[str, Any]], int]:
+    def _enrich(self, ref: ClusterRef, kube: Any) -> tuple[str | None, dict[str, list[dict[str, Any]]],
+                                                          list[dict[str, Any]], int]:
+        """The cluster's version, rows by kind, problems, and how many enrichers failed."""
         def one(enricher: Enricher) -> Facts | BaseException:
             try:
                 return enricher.enrich(ref, kube)
@@ -267,26 +278,35 @@ class InventorySync:
         names = list(self.enrichers)
         with ThreadPoolExecutor(max_workers=min(self.enricher_concurrency, max(1, len(names))),
                                 thread_name_prefix="enrich") as pool:
-            results = list(pool.map(one, self.enrichers.values()))
-        merged: dict[str, Any] = {}
+            results = dict(zip(names, pool.map(one, self.enrichers.values()), strict=True))
+        version: str | None = None
         problems: list[dict[str, Any]] = []
         labels: dict[str, int] = {}
         examples: dict[str, list[str]] = {}
         failed = 0
-        for name, result in zip(names, results, strict=True):
+        for name, result in results.items():
             if isinstance(result, BaseException):
                 failed += 1
                 problems.append({"enricher": name, "error": _error_text(result)})
                 continue
-            for fname in ("kubernetes_version", "namespaces", "services", "nodes"):
-                value = getattr(result, fname)
-                if value is not None:
-                    merged[fname] = value
+            if not isinstance(result, Facts):
+                failed += 1
+                results[name] = TypeError(f"returned {type(result).__name__}, not Facts")
+                problems.append({"enricher": name, "error": f"returned {type(result).__name__}, not Facts"})
+                continue
+            if result.kubernetes_version is not None:
+                version = result.kubernetes_version
             for label, count in result.problems.items():
                 labels[label] = labels.get(label, 0) + count
             for label, objects in result.problem_objects.items():
                 shown = examples.setdefault(label, [])
                 shown += [printable(n, 120) for n in objects][:EXAMPLES - len(shown)]  # enrichers shorten to 80
+        rows, merge_problems = merge_rows(self.kinds, self._contributions, results)
+        for p in merge_problems:
+            if "label" in p:
+                labels[p["label"]] = labels.get(p["label"], 0) + p["count"]
+            else:
+                problems.append(p)
         problems += [{"label": label, "count": count} | ({"objects": examples[label]} if examples.get(label) else {})
                      for label, count in sorted(labels.items())]
-        return Facts(**merged), problems, failed
+        return version, rows, problems, failed

@@ -1,4 +1,4 @@
-"""Writes one cluster's facts into the database in one transaction.
+"""Writes one cluster's rows, of every registered kind, into the database in one transaction.
 
 Rows are compared by ``data_hash``: new rows are inserted, changed rows updated (and revived if
 tombstoned), unchanged rows get only a bulk ``last_seen_at`` touch, and rows that vanished from a
@@ -10,7 +10,6 @@ an UPDATE. Called by the inventory pipeline; also ``tombstone_clusters`` and ``p
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,16 +19,12 @@ from sqlalchemy.engine import Connection
 
 from nautilus_core.db import metadata, row_hash, touch, upsert
 from nautilus_core.inventory.endpoint import strip_credentials
+from nautilus_core.inventory.kinds import BUILTIN_KINDS
 from nautilus_core.inventory.parse import EXAMPLES, MAX_NAME, printable
-from nautilus_core.types import ClusterRef, Facts
+from nautilus_core.types import ClusterRef, Kind
 
 TABLES = metadata.tables
 CLUSTER = TABLES["cluster"]
-CHILD_TABLES: dict[str, tuple[Table, tuple[str, ...]]] = {
-    "namespaces": (TABLES["namespace"], ("name",)),
-    "nodes": (TABLES["node"], ("name",)),
-    "services": (TABLES["service"], ("namespace", "name")),
-}
 CHUNK = 5000
 #: Longest value of a stored key column (a Kubernetes name is at most 253 characters; the limit
 #: keeps unique indexes below PostgreSQL's 2704-byte btree row limit whatever the characters).
@@ -43,34 +38,8 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start:start + size]
 
 
-def _parse_ts(value: str | None) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def child_rows(facts: Facts) -> dict[str, list[dict[str, Any]]]:
-    """Flat rows per kind, for the kinds the facts carry (None = not fetched)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    if facts.namespaces is not None:
-        out["namespaces"] = [
-            {"name": n.name, "phase": n.phase, "labels": dict(n.labels), "pod_counts": dict(n.pod_counts),
-             "created_at": _parse_ts(n.created_at)} for n in facts.namespaces]
-    if facts.nodes is not None:
-        out["nodes"] = [{k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(n).items()}
-                        for n in facts.nodes]
-    if facts.services is not None:
-        out["services"] = [
-            {"namespace": s.namespace, "name": s.name, "type": s.type, "cluster_ip": s.cluster_ip,
-             "ports": [dict(p) for p in s.ports], "external_address": s.external_address,
-             "labels": dict(s.labels)} for s in facts.services]
-    return out
-
-
-def cluster_values(ref: ClusterRef, facts: Facts, problems: list[dict[str, Any]]) -> dict[str, Any]:
+def cluster_values(ref: ClusterRef, version: str | None, children: Mapping[str, list[dict[str, Any]]],
+                   problems: list[dict[str, Any]]) -> dict[str, Any]:
     """The cluster row's synced columns this run can vouch for (the rest are left as they are)."""
     values: dict[str, Any] = {
         "key": ref.key, "provider": ref.provider, "account": ref.account, "location": ref.location,
@@ -78,35 +47,38 @@ def cluster_values(ref: ClusterRef, facts: Facts, problems: list[dict[str, Any]]
         "labels": dict(ref.labels),
         "problems": problems,
     }
-    if facts.kubernetes_version is not None or ref.version is not None:
-        values["kubernetes_version"] = facts.kubernetes_version or ref.version
-    if facts.nodes is not None:
-        values["node_count"] = len(facts.nodes)
-        values["ready_node_count"] = sum(1 for n in facts.nodes if n.ready)
+    if version is not None or ref.version is not None:
+        values["kubernetes_version"] = version or ref.version
+    nodes, namespaces = children.get("nodes"), children.get("namespaces")
+    if nodes is not None:
+        values["node_count"] = len(nodes)
+        values["ready_node_count"] = sum(1 for n in nodes if n.get("ready"))
     elif ref.node_count is not None:
         values["node_count"] = ref.node_count
-    if facts.namespaces is not None:
+    if namespaces is not None:
         totals: dict[str, int] = {}
-        for ns in facts.namespaces:
-            for status, count in ns.pod_counts.items():
+        for ns in namespaces:
+            for status, count in (ns.get("pod_counts") or {}).items():
                 totals[status] = totals.get(status, 0) + count
         values["pod_counts"] = dict(sorted(totals.items()))
     return values
 
 
-def write_cluster(conn: Connection, ref: ClusterRef, facts: Facts, problems: list[dict[str, Any]],
-                  now: datetime) -> dict[str, dict[str, int]]:
+def write_cluster(conn: Connection, ref: ClusterRef, version: str | None,
+                  children: Mapping[str, list[dict[str, Any]]], problems: list[dict[str, Any]],
+                  now: datetime, kinds: Mapping[str, Kind] = BUILTIN_KINDS) -> dict[str, dict[str, int]]:
     """Upsert the cluster and its children; returns counts per table. Caller owns the transaction.
 
-    The cluster row is locked (``SELECT .. FOR UPDATE``) or created with ``INSERT .. ON CONFLICT DO
-    NOTHING`` (then locked), so runs writing the same cluster at once (several ``inventory sync``
-    processes) take turns instead of failing on the unique key. A child whose key cannot be stored
-    (a NUL byte, longer than ``MAX_KEY``) is left out and counted in the cluster's problems; NUL
-    bytes elsewhere become U+FFFD.
+    ``children`` holds rows by kind name (``inventory.kinds.merge_rows``), only for the kinds that
+    were fetched. The cluster row is locked (``SELECT .. FOR UPDATE``) or created with ``INSERT ..
+    ON CONFLICT DO NOTHING`` (then locked), so runs writing the same cluster at once (several
+    ``inventory sync`` processes) take turns instead of failing on the unique key. A child whose key
+    cannot be stored (a NUL byte, longer than ``MAX_KEY``) is left out and counted in the cluster's
+    problems; NUL bytes elsewhere become U+FFFD.
     """
     problems = list(problems)
-    children = {kind: _storable(kind, rows, problems) for kind, rows in child_rows(facts).items()}
-    values = clean(cluster_values(ref, facts, problems))
+    rows = {name: _storable(kinds[name], found, problems) for name, found in children.items() if name in kinds}
+    values = clean(cluster_values(ref, version, children, problems))
     counts = {"cluster": {"inserted": 0, "updated": 0, "unchanged": 0, "tombstoned": 0}}
     locked = select(CLUSTER).where(CLUSTER.c.key == ref.key).with_for_update()
     existing = conn.execute(locked).mappings().first()
@@ -132,9 +104,9 @@ def write_cluster(conn: Connection, ref: ClusterRef, facts: Facts, problems: lis
         else:
             conn.execute(update(CLUSTER).where(CLUSTER.c.id == cluster_id).values(last_seen_at=now))
             counts["cluster"]["unchanged"] = 1
-    for kind, rows in children.items():
-        table, key = CHILD_TABLES[kind]
-        counts[table.name] = sync_children(conn, table, key, cluster_id, rows, now)
+    for name, found in rows.items():
+        kind = kinds[name]
+        counts[kind.table.name] = sync_children(conn, kind.table, kind.key, cluster_id, found, now)
     return counts
 
 
@@ -149,16 +121,16 @@ def key_problem(value: Any, limit: int = MAX_KEY) -> str | None:
     return None
 
 
-def _storable(kind: str, rows: list[dict[str, Any]], problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _storable(kind: Kind, rows: list[dict[str, Any]], problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``rows`` whose key columns can be stored on every backend, cleaned; the others are counted."""
-    _, key = CHILD_TABLES[kind]
+    key = kind.key
     out = []
     for row in rows:
-        bad = next((k for k in key if key_problem(row[k]) is not None), None)
+        bad = next((k for k in key if key_problem(row.get(k)) is not None), None)
         if bad is None:
             out.append(clean(row))
             continue
-        label = f"{kind.rstrip('s')}:invalid-{bad}"
+        label = f"{kind.name.rstrip('s')}:invalid-{bad}"
         entry = next((p for p in problems if p.get("label") == label), None)
         if entry is None:
             entry = {"label": label, "count": 0, "objects": []}
@@ -166,7 +138,7 @@ def _storable(kind: str, rows: list[dict[str, Any]], problems: list[dict[str, An
         entry["count"] += 1
         shown = entry.setdefault("objects", [])
         if len(shown) < EXAMPLES:
-            shown.append(printable("/".join(str(row[k]) for k in key)))
+            shown.append(printable("/".join(str(row.get(k)) for k in key)))
     return out
 
 
@@ -238,18 +210,20 @@ def tombstone_clusters(conn: Connection, provider: str, keep_keys: set[str], now
     return [key for _, key in gone]
 
 
-def purge_tombstones(conn: Connection, retention: timedelta, now: datetime) -> int:
-    """Delete rows tombstoned longer than ``retention`` ago (children of purged clusters cascade)."""
+def purge_tombstones(conn: Connection, retention: timedelta, now: datetime,
+                     kinds: Mapping[str, Kind] = BUILTIN_KINDS) -> int:
+    """Delete rows of every kind tombstoned longer than ``retention`` ago, and purged clusters' children."""
     cutoff = now - retention
     purged = 0
     if conn.dialect.name == "postgresql" and not conn.execute(
             text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PURGE_LOCK_KEY}).scalar():
         return 0  # another run is purging right now: the same rows, no need to queue behind it
-    for table, _ in CHILD_TABLES.values():
+    tables = [kind.table for kind in kinds.values()]
+    for table in tables:
         purged += conn.execute(delete(table).where(table.c.deleted_at < cutoff)).rowcount or 0
     old = [cid for (cid,) in conn.execute(select(CLUSTER.c.id).where(CLUSTER.c.deleted_at < cutoff))]
     for ids in _chunks(old):
-        for table, _ in CHILD_TABLES.values():
+        for table in tables:
             conn.execute(delete(table).where(table.c.cluster_id.in_(ids)))
         purged += conn.execute(delete(CLUSTER).where(CLUSTER.c.id.in_(ids))).rowcount or 0
     return purged

@@ -15,9 +15,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Column, Index, MetaData, String, Table, UniqueConstraint
 
-from nautilus_core.db.models.base import NautilusTable, fk_id, id_field, json_field, ts_field
+from nautilus_core.db.models.base import NAMING_CONVENTION, NautilusTable, fk_id, id_field, json_field, ts_field
+from nautilus_core.db.types import Id, UTCDateTime, utcnow
 
 __all__ = [
     "SYNCED_COLUMNS",
@@ -30,6 +31,7 @@ __all__ = [
     "SyncOutcome",
     "SyncRun",
     "SyncRunStatus",
+    "kind_table",
 ]
 
 #: Bookkeeping columns of every synced table (not part of ``data_hash``).
@@ -194,3 +196,29 @@ class SyncOutcome(NautilusTable, table=True):
     counts: dict[str, Any] | None = json_field()
     duration_s: float | None = None
     started_at: datetime | None = ts_field()
+
+
+def kind_table(name: str, key: tuple[str, ...], *columns: Column[Any], metadata: MetaData | None = None) -> Table:
+    """The table of a plugin's inventory kind: ``id``, ``cluster_id``, the ``key`` columns (strings),
+    the data ``columns`` and the synchronizer's bookkeeping, unique on ``(cluster_id, *key)``.
+
+    The table lives in ``metadata`` (a new one by default, never the core's: a plugin's tables are
+    created by its own migrations). Its ``cluster_id`` names no foreign key here, so the table can be
+    used without the core's; the plugin's migration declares it (``ON DELETE CASCADE``).
+
+    >>> ingress = kind_table("ingress", ("namespace", "name"), Column("host", String))
+    >>> [c.name for c in ingress.columns][:5]
+    ['id', 'cluster_id', 'namespace', 'name', 'host']
+    """
+    return Table(
+        name, metadata if metadata is not None else MetaData(naming_convention=NAMING_CONVENTION),
+        Column("id", Id(), primary_key=True),
+        Column("cluster_id", Id(), nullable=False),
+        *(Column(k, String(), nullable=False) for k in key),
+        *columns,
+        Column("first_seen_at", UTCDateTime(), nullable=False, default=utcnow),
+        Column("last_seen_at", UTCDateTime(), nullable=False, default=utcnow),
+        Column("deleted_at", UTCDateTime()),
+        Column("data_hash", String(), nullable=False, default=""),
+        UniqueConstraint("cluster_id", *key),
+    )
