@@ -11,6 +11,7 @@ import pytest
 
 from nautilus_core import InvalidObjectError, MetricSample
 from nautilus_scaling.hpa import HpaEngine
+from nautilus_scaling.predictive import PredictiveEngine
 
 M = MetricSample
 ENGINE = HpaEngine()
@@ -200,3 +201,15 @@ def test_malformed_scale_events_name_the_entry(make_input, event):
         ENGINE.decide(make_input(3, 1, 10, HOT, scale_events=[(990.0, 1), event], now=1000.0))
 
     assert err.value.field == "scale_events[1]"
+
+
+def test_predictive_applies_the_same_behaviour(make_input):
+    """predictive forecasts, then hands over to the hpa stages: its policies count scale events too."""
+    series = {"cpu": [(940.0, 300), (970.0, 400), (1000.0, 500)]}
+    data = make_input(10, 1, 100, HOT, scale_events=[(990.0, 3)], now=1000.0, behavior=up(pods(4)),
+                      series=series)
+
+    decision = PredictiveEngine().decide(data)
+
+    assert decision.replicas == 11  # 7 at the start of the 60 s period + 4
+    assert "3 added in the last 60 s" in decision.reason

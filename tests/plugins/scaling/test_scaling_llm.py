@@ -16,11 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from nautilus_core import ConfigError, MetricSample
+from nautilus_core import ConfigError, InvalidObjectError, MetricSample
 from nautilus_core.plugins import build_plugin_manager
 from nautilus_scaling.hpa import HpaEngine
-from nautilus_scaling.llm import LlmEngine
+from nautilus_scaling.llm import AnswerError, LlmEngine, parse_answer
 
 pytest.importorskip("openai")
 
@@ -193,13 +195,49 @@ def test_unconfigured_engine_refuses_clearly(make_input):
 
 
 @pytest.mark.parametrize(
-    ("options", "says"),
-    [({"base_url": "ftp://x"}, "options.base_url"), ({"model": ""}, "options.model")],
-    ids=["base-url", "model"],
+    ("options", "field"),
+    [({"base_url": "ftp://x"}, "options.base_url"), ({"base_url": 7}, "options.base_url"),
+     ({"model": ""}, "options.model"), ({"timeout": 0}, "options.timeout"),
+     ({"timeout": 301}, "options.timeout"), ({"api_key": "x"}, "options.api_key")],
+    ids=["base-url-scheme", "base-url-type", "model", "timeout-zero", "timeout-long", "no-key-option"],
 )
-def test_bad_settings_name_the_option(make_input, options, says):
-    with pytest.raises(ConfigError, match=says):
+def test_bad_options_name_the_field(make_input, options, field):
+    with pytest.raises(InvalidObjectError) as err:
         LlmEngine({"OPENAI_API_KEY": KEY}).decide(make_input(3, 1, 10, HOT, **options))
+
+    assert err.value.field == field
+    assert KEY not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [({"NAUTILUS_LLM_TIMEOUT": "soon"}, "NAUTILUS_LLM_TIMEOUT is 'soon'"),
+     ({"NAUTILUS_LLM_TIMEOUT": "-1"}, "NAUTILUS_LLM_TIMEOUT is '-1'"),
+     ({"NAUTILUS_LLM_BASE_URL": "127.0.0.1:8080"}, "NAUTILUS_LLM_BASE_URL must be an http(s) URL")],
+    ids=["timeout-text", "timeout-negative", "base-url"],
+)
+def test_bad_environment_is_a_config_error(make_input, env, says):
+    with pytest.raises(ConfigError) as err:
+        LlmEngine({"OPENAI_API_KEY": KEY, **env}).decide(make_input(3, 1, 10, HOT))
+
+    assert says in str(err.value)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.one_of(
+    st.text(max_size=200),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                     st.sampled_from(["replicas", "reason", "x"]), inner, max_size=3),
+                 max_leaves=8).map(json.dumps),
+))
+def test_any_answer_parses_to_a_count_and_a_short_reason_or_is_refused(content):
+    try:
+        replicas, reason = parse_answer(content)
+    except AnswerError:
+        return
+    assert isinstance(replicas, int) and not isinstance(replicas, bool) and replicas >= 0
+    assert 0 < len(reason) <= 300 and "\n" not in reason
 
 
 def test_repr_hides_the_key():

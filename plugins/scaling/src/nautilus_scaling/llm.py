@@ -39,11 +39,11 @@ from urllib.parse import urlsplit
 
 import structlog
 
-from nautilus_core.errors import ConfigError
+from nautilus_core.errors import ConfigError, InvalidObjectError
 from nautilus_core.types import Decision, ScalingInput
 from nautilus_scaling import hpa
 from nautilus_scaling.explain import clamp, headline, num, sentence
-from nautilus_scaling.validation import decision_time, is_missing, number_option, validate
+from nautilus_scaling.validation import decision_time, is_missing, number_option, object_name, validate
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +51,7 @@ NAME = "llm"
 OPTIONS = (*hpa.OPTIONS, "base_url", "model", "timeout")
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT = 10.0
+MAX_TIMEOUT = 300.0
 MAX_REASON = 300
 SCHEMA = {
     "type": "object",
@@ -140,23 +141,27 @@ class LlmEngine:
         return f"LlmEngine(configured={bool(self._key or self._env.get('NAUTILUS_LLM_BASE_URL'))})"
 
     def _settings(self, data: ScalingInput) -> LlmSettings:
-        base_url = data.options.get("base_url", self._env.get("NAUTILUS_LLM_BASE_URL"))
+        """The settings of this decision: options win over the environment; bad ones name the field."""
+        env_url = self._env.get("NAUTILUS_LLM_BASE_URL")
+        if env_url is not None and urlsplit(env_url).scheme not in ("http", "https"):
+            raise ConfigError("NAUTILUS_LLM_BASE_URL must be an http(s) URL such as http://127.0.0.1:8080/v1")
+        base_url = data.options.get("base_url", env_url)
         if base_url is not None and (not isinstance(base_url, str)
                                      or urlsplit(base_url).scheme not in ("http", "https")):
-            raise ConfigError(f"{data.namespace}/{data.name}: options.base_url (or NAUTILUS_LLM_BASE_URL) "
-                              "must be an http(s) URL such as http://127.0.0.1:8080/v1")
+            raise InvalidObjectError(object_name(data), "options.base_url",
+                                     "is not an http(s) URL; expected one such as http://127.0.0.1:8080/v1")
         model = data.options.get("model", self._env.get("NAUTILUS_LLM_MODEL", DEFAULT_MODEL))
-        if not isinstance(model, str) or not model:
-            raise ConfigError(f"{data.namespace}/{data.name}: options.model (or NAUTILUS_LLM_MODEL) "
-                              "must be a model name")
-        timeout: Any = self._env.get("NAUTILUS_LLM_TIMEOUT", DEFAULT_TIMEOUT)
+        if not isinstance(model, str) or not model.strip():
+            raise InvalidObjectError(object_name(data), "options.model",
+                                     f"is {model!r}; expected a model name such as {DEFAULT_MODEL}")
+        raw: Any = self._env.get("NAUTILUS_LLM_TIMEOUT", DEFAULT_TIMEOUT)
         try:
-            timeout = float(timeout)
+            timeout = float(raw)
         except ValueError:
-            raise ConfigError(f"NAUTILUS_LLM_TIMEOUT is {timeout!r}; expected seconds") from None
-        if "timeout" not in data.options and not 0 < timeout <= 300:
-            raise ConfigError(f"NAUTILUS_LLM_TIMEOUT is {timeout}; expected seconds from above 0 to 300")
-        timeout = number_option(data, "timeout", timeout, minimum=0.0, maximum=300.0, above_minimum=True)
+            raise ConfigError(f"NAUTILUS_LLM_TIMEOUT is {raw!r}; expected seconds") from None
+        if not 0 < timeout <= MAX_TIMEOUT:
+            raise ConfigError(f"NAUTILUS_LLM_TIMEOUT is {raw!r}; expected seconds above 0, at most {MAX_TIMEOUT}")
+        timeout = number_option(data, "timeout", timeout, minimum=0.0, maximum=MAX_TIMEOUT, above_minimum=True)
         return LlmSettings(base_url, model, timeout)
 
     def _scrub(self, text: str) -> str:
