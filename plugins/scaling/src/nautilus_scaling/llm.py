@@ -28,6 +28,7 @@ the one request to the configured model.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import math
@@ -177,10 +178,7 @@ class LlmEngine:
             raise ConfigError("engine 'llm' needs the openai client library: "
                               "pip install 'nautilus-scaling[llm]'")
         hpa_options = {k: v for k, v in data.options.items() if k in hpa.OPTIONS}
-        fallback_input = ScalingInput(
-            data.namespace, data.name, data.current_replicas, data.min_replicas, data.max_replicas,
-            data.metrics, data.history, hpa_options, data.now, data.scale_events)
-        fallback = hpa.HpaEngine().decide(fallback_input)
+        fallback = hpa.HpaEngine().decide(dataclasses.replace(data, options=hpa_options))
         where = _where(settings.base_url) if settings.base_url else "the OpenAI API"
         try:
             replicas, reason = parse_answer(self._ask(data, settings, fallback))
