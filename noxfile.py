@@ -19,7 +19,7 @@ POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 def install_all(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
     for plugin in PLUGINS:
-        extras = "[test]" if plugin in ("eks", "gke", "aks") else ""
+        extras = "[test]" if plugin in ("eks", "gke", "aks") else "[llm]" if plugin == "scaling" else ""
         session.install("-e", f"plugins/{plugin}{extras}")
 
 

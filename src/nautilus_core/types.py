@@ -473,6 +473,11 @@ class ScalingInput:
     options: Mapping[str, Any] = field(default_factory=dict)
     #: unix time of this decision; engines never read the clock (None: ``options["now"]`` if given)
     now: float | None = None
+    #: recent (unix time, replica change) pairs, oldest first: each change the caller applied to this
+    #: object (``+3`` for 4 -> 7, ``-2`` for 7 -> 5); hpa's behaviour policies count the changes inside
+    #: their ``periodSeconds`` against the limit, so the caller keeps them per object and may drop
+    #: entries older than the longest policy period (15 s for hpa's defaults)
+    scale_events: tuple[tuple[float, int], ...] = ()
 
 
 @dataclass(frozen=True)

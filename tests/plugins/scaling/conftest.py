@@ -17,7 +17,7 @@ MakeInput = Callable[..., ScalingInput]
 
 @pytest.fixture
 def make_input() -> MakeInput:
-    """``make_input(current, low, high, metrics, history, **options)`` for ``shop/web``."""
+    """``make_input(current, low, high, metrics, history, scale_events=(), **options)`` for ``shop/web``."""
 
     def make(
         current: int = 3,
@@ -25,6 +25,7 @@ def make_input() -> MakeInput:
         high: int = 10,
         metrics: Iterable[MetricSample] = (),
         history: Iterable[tuple[float, int]] = (),
+        scale_events: Iterable[tuple[float, int]] = (),
         **options: Any,
     ) -> ScalingInput:
         return ScalingInput(
@@ -36,6 +37,7 @@ def make_input() -> MakeInput:
             metrics=tuple(metrics),
             history=tuple(history),
             options=options,
+            scale_events=tuple(scale_events),
         )
 
     return make

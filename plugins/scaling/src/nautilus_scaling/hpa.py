@@ -7,11 +7,12 @@ Owns the rule and its three behaviour stages, which ``predictive`` reuses throug
    ``ceil(ratio x current_replicas)``. Several metrics: the highest proposal wins. If a metric has
    no value (``None``/NaN) and the rest would scale down, hold instead. An ``lt`` metric at or
    below 0 has an unbounded ratio and proposes ``max_replicas``. This is the *recommendation*.
-2. Stabilize: scaling down goes no lower than the highest recommendation of the last
-   ``scale_down_stabilization`` seconds (default 300); scaling up goes no higher than the lowest of
-   the last ``scale_up_stabilization`` seconds (default 0: no delay).
-3. Rate-limit relative to ``current_replicas``: up by at most max(``scale_up_pods`` (4),
-   ``scale_up_percent`` (100) %), down by at most ``scale_down_percent`` (100) %, per 15 s period.
+2. Stabilize (the behaviour's ``stabilizationWindowSeconds``): scaling down goes no lower than the
+   highest recommendation of the scale-down window (default 300 s); scaling up goes no higher than
+   the lowest of the scale-up window (default 0: no delay).
+3. Rate-limit with the behaviour's policies (see :mod:`nautilus_scaling.behavior`): each policy
+   measures from the replica count at the start of its own ``periodSeconds``, so a change made
+   10 s ago counts against a 60 s policy; ``selectPolicy`` Max/Min/Disabled picks among them.
 4. Clamp to [min_replicas, max_replicas].
 
 Decision contract (time and history):
@@ -20,17 +21,22 @@ Decision contract (time and history):
   ``details["recommendation"]`` of previous decisions (the value of stage 1), not the replica
   counts that were applied. The caller appends each new recommendation and may drop entries
   older than the longest window.
-* ``options["now"]`` is the unix time of this decision; engines never read the clock. It is
-  required when ``history`` is non-empty and a window is above 0. An entry counts as inside a
-  window of ``w`` seconds when ``time > now - w``, so a recommendation made 300 s ago has left.
-* The rate limit assumes the caller decides at most once per 15 s policy period (the scaling
-  controller polls every 30 s), so ``current_replicas`` is the count at the period's start.
+* ``ScalingInput.scale_events`` holds the ``(unix time, replica change)`` of each change the
+  caller applied (``details["replica_change"]`` of a decision it carried out, at that decision's
+  ``now``); the caller may drop entries older than the longest policy period. Without events
+  every policy measures from ``current_replicas``.
+* ``ScalingInput.now`` (or ``options["now"]``) is the unix time of this decision; engines never
+  read the clock. It is required when ``scale_events`` is non-empty, or ``history`` is non-empty
+  and a window is above 0. An entry counts as inside a window or period of ``w`` seconds when
+  ``time > now - w``, so a recommendation made 300 s ago has left a 300 s window.
 * Holding because of ``current_replicas == 0`` or missing metrics records the current count as the
   recommendation (a conservative choice: it keeps a later scale-down waiting for the window).
 
-Options: ``now``, ``tolerance`` (>= 0, default 0.1), ``scale_up_stabilization`` (s, default 0),
-``scale_down_stabilization`` (s, default 300), ``scale_up_pods`` (default 4),
-``scale_up_percent`` (default 100), ``scale_down_percent`` (0-100, default 100).
+Options: ``now``, ``tolerance`` (>= 0, default 0.1), ``behavior`` (the HPA v2 shape,
+``{"scaleUp": {"stabilizationWindowSeconds", "selectPolicy", "policies": [{"type", "value",
+"periodSeconds"}]}, "scaleDown": {...}}``, Kubernetes defaults for missing parts), or the older
+flat ``scale_up_stabilization``, ``scale_down_stabilization``, ``scale_up_pods``,
+``scale_up_percent`` and ``scale_down_percent`` (which change the default 15 s policies).
 
 Called by the scaling controller through the registry built from ``plugin.py``, and by
 ``predictive``; pure, no I/O.
@@ -45,54 +51,44 @@ from fractions import Fraction
 from typing import Any
 
 from nautilus_core.types import Decision, ScalingInput
+from nautilus_scaling import behavior
+from nautilus_scaling.behavior import Behavior, read_behavior
 from nautilus_scaling.explain import clamp, exact, headline, num, sentence
 from nautilus_scaling.validation import (
     decision_time,
-    int_option,
     is_missing,
     number_option,
     validate,
 )
 
 NAME = "hpa"
-OPTIONS = (
-    "now",
-    "tolerance",
-    "scale_up_stabilization",
-    "scale_down_stabilization",
-    "scale_up_pods",
-    "scale_up_percent",
-    "scale_down_percent",
-)
-POLICY_PERIOD = 15  # seconds; informational, see the rate-limit contract above
+OPTIONS = ("now", "tolerance", "behavior", *behavior.FLAT)
+MAX_RATIO = 10**12  # a metric further than this from its target asks for max_replicas
 
 
 @dataclass(frozen=True)
 class HpaSettings:
     """The tolerance and behaviour of one decision, read from ``options``."""
 
-    tolerance: float = 0.1
-    up_window: float = 0.0
-    down_window: float = 300.0
-    up_pods: int = 4
-    up_percent: float = 100.0
-    down_percent: float = 100.0
+    tolerance: float
+    behavior: Behavior
 
     @classmethod
     def from_input(cls, data: ScalingInput) -> HpaSettings:
-        return cls(
-            tolerance=number_option(data, "tolerance", cls.tolerance, minimum=0.0),
-            up_window=number_option(data, "scale_up_stabilization", cls.up_window, minimum=0.0),
-            down_window=number_option(data, "scale_down_stabilization", cls.down_window, minimum=0.0),
-            up_pods=int_option(data, "scale_up_pods", cls.up_pods, minimum=0),
-            up_percent=number_option(data, "scale_up_percent", cls.up_percent, minimum=0.0),
-            down_percent=number_option(data, "scale_down_percent", cls.down_percent, minimum=0.0,
-                                       maximum=100.0),
-        )
+        return cls(tolerance=number_option(data, "tolerance", 0.1, minimum=0.0),
+                   behavior=read_behavior(data))
 
     @property
-    def uses_history(self) -> bool:
-        return self.up_window > 0 or self.down_window > 0
+    def up_window(self) -> float:
+        return self.behavior.up.window
+
+    @property
+    def down_window(self) -> float:
+        return self.behavior.down.window
+
+    def needs_time(self, data: ScalingInput) -> bool:
+        """``now`` is required: there is history inside a window, or scale events to count."""
+        return bool(data.scale_events) or (bool(data.history) and (self.up_window > 0 or self.down_window > 0))
 
 
 @dataclass(frozen=True)
@@ -136,9 +132,12 @@ class Verdict:
 
     def clause(self, current: int, tolerance: float) -> str:
         r = self.reading
-        if self.unbounded:
+        if self.unbounded and r.condition == "lt" and (r.value or 0) <= 0:
             return (f"{r.phrase}, at or below 0 for a metric that scales up when low (target "
                     f"{num(r.target)}), so its ratio is unbounded and it proposes {self.proposal}")
+        if self.unbounded:
+            return (f"{r.phrase} against a target of {num(r.target)}, a ratio above "
+                    f"{num(MAX_RATIO)}, so its ratio is unbounded and it proposes {self.proposal}")
         assert self.ratio is not None
         ratio = num(self.ratio) if r.condition == "gt" else f"target/value = {num(self.ratio)}"
         if self.within:
@@ -159,6 +158,8 @@ def judge(reading: Reading, current: int, high: int, tolerance: float) -> Verdic
         return Verdict(reading, None, max(current, high), unbounded=True)
     else:
         ratio = target / value
+    if ratio > MAX_RATIO:  # e.g. 50 / 5e-324: no count can follow it, and float() would overflow
+        return Verdict(reading, None, max(current, high), unbounded=True)
     if abs(1 - ratio) <= exact(tolerance):
         return Verdict(reading, ratio, current, within=True)
     return Verdict(reading, ratio, max(0, math.ceil(ratio * current)))
@@ -192,22 +193,22 @@ def stabilize(
     return value, note, info
 
 
-def rate_limit(wanted: int, current: int, s: HpaSettings) -> tuple[int, str | None, dict[str, Any]]:
-    """Stage 3: at most the policy's change from ``current`` in one period."""
-    up_limit = max(current + s.up_pods, math.ceil(current * (100 + exact(s.up_percent)) / 100))
-    down_limit = math.ceil(current * (100 - exact(s.down_percent)) / 100)
-    info = {"scale_up_limit": up_limit, "scale_down_limit": down_limit, "period_seconds": POLICY_PERIOD}
-    if wanted > up_limit:
-        return up_limit, (
-            f"the scale-up rate limit allows adding at most {up_limit - current} now "
-            f"({s.up_pods} pods or {num(s.up_percent)}% of {current} per {POLICY_PERIOD} s, "
-            f"whichever is more), so {up_limit}"
-        ), info
-    if wanted < down_limit:
-        return down_limit, (
-            f"the scale-down rate limit allows removing at most {current - down_limit} now "
-            f"({num(s.down_percent)}% of {current} per {POLICY_PERIOD} s), so {down_limit}"
-        ), info
+def rate_limit(
+    wanted: int, current: int, events: Sequence[tuple[float, int]], now: float | None, s: HpaSettings
+) -> tuple[int, str | None, dict[str, Any]]:
+    """Stage 3: the behaviour's policies, counting the scale events inside each period.
+
+    Stage 4's clamp then bounds the result by [min_replicas, max_replicas], which gives the HPA
+    controller's ``min(maxReplicas, up limit)`` and ``max(minReplicas, down limit)``.
+    """
+    up = behavior.limit(behavior.UP, current, s.behavior.up, events, now)
+    down = behavior.limit(behavior.DOWN, current, s.behavior.down, events, now)
+    info = {"scale_up_limit": up.limit, "scale_down_limit": down.limit,
+            "scale_up": up.as_dict(), "scale_down": down.as_dict()}
+    if wanted > up.limit:
+        return up.limit, up.sentence(current, wanted), info
+    if wanted < down.limit:
+        return down.limit, down.sentence(current, wanted), info
     return wanted, None, info
 
 
@@ -263,17 +264,18 @@ def run(
             names = ", ".join(v.reading.name for v in verdicts)
             why = f"no metric has a value ({names}), so the engine holds the current count"
         replicas, clamp_note = clamp(current, low, high)
-        details.update(recommendation=current, stabilized=current, rate_limited=current, clamped=replicas)
+        details.update(recommendation=current, stabilized=current, rate_limited=current, clamped=replicas,
+                       replica_change=replicas - current)
         return Decision(replicas, sentence(headline(current, replicas), [why, clamp_note or ""])
                         + "".join(f" {n}" for n in notes), details)
 
     raw, parts = _recommend(verdicts, current, settings.tolerance)
     stabilized, stab_note, stab_info = stabilize(raw, current, data.history, now, settings)
-    limited, limit_note, limit_info = rate_limit(stabilized, current, settings)
+    limited, limit_note, limit_info = rate_limit(stabilized, current, data.scale_events, now, settings)
     replicas, clamp_note = clamp(limited, low, high)
     details.update(
         recommendation=raw, stabilized=stabilized, rate_limited=limited, clamped=replicas,
-        stabilization=stab_info, rate_limit=limit_info,
+        stabilization=stab_info, rate_limit=limit_info, replica_change=replicas - current,
     )
     parts += [note for note in (stab_note, limit_note, clamp_note) if note]
     reason = sentence(headline(current, replicas), parts) + "".join(f" {n}" for n in notes)
@@ -288,5 +290,5 @@ class HpaEngine:
     def decide(self, data: ScalingInput) -> Decision:
         validate(data, engine=NAME, options=OPTIONS, positive_target=True)
         settings = HpaSettings.from_input(data)
-        now = decision_time(data, required=bool(data.history) and settings.uses_history)
+        now = decision_time(data, required=settings.needs_time(data))
         return run(data, readings(data), settings, now)

@@ -153,7 +153,7 @@ class PredictiveEngine:
         _check_series_option(data)
         settings = hpa.HpaSettings.from_input(data)
         horizon = number_option(data, "horizon", 300.0, minimum=0.0)
-        now = decision_time(data, required=bool(data.history) and settings.uses_history)
+        now = decision_time(data, required=settings.needs_time(data))
 
         results = [_forecast(data, i, r, horizon, now) for i, r in enumerate(hpa.readings(data))]
         infos = [info for _, info, _ in results]

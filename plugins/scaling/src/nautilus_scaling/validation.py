@@ -2,7 +2,8 @@
 
 Owns the rules every engine of this package shares: replica counts are non-negative integers with
 ``min_replicas <= max_replicas``; every metric has a unique name, a ``gt``/``lt`` condition and a
-finite target; ``history`` holds ``(unix time, replicas)`` pairs; ``options`` holds only the keys
+finite target; ``history`` holds ``(unix time, replicas)`` pairs and ``scale_events``
+``(unix time, replica change)`` pairs; ``options`` holds only the keys
 the engine knows (a typo is an error, not a silently ignored setting). A malformed input raises
 :class:`~nautilus_core.errors.InvalidObjectError` naming the object (``namespace/name``) and the
 field. Missing metric *values* (``None``/NaN/inf) are not malformed: engines treat them as missing.
@@ -93,6 +94,24 @@ def _check_history(data: ScalingInput) -> None:
                         f"is {entry!r}; expected a (unix time, replicas) pair with replicas >= 0")
 
 
+def _check_scale_events(data: ScalingInput) -> None:
+    events = getattr(data, "scale_events", ())
+    if not isinstance(events, Iterable):
+        raise _fail(data, "scale_events", f"is {events!r}; expected (unix time, replica change) pairs")
+    for index, entry in enumerate(events):
+        ok = (
+            isinstance(entry, tuple | list)
+            and len(entry) == 2
+            and is_number(entry[0])
+            and math.isfinite(entry[0])
+            and isinstance(entry[1], int)
+            and not isinstance(entry[1], bool)
+        )
+        if not ok:
+            raise _fail(data, f"scale_events[{index}]",
+                        f"is {entry!r}; expected a (unix time, replica change) pair such as (1700000000.0, 3)")
+
+
 def validate(data: ScalingInput, *, engine: str, options: Iterable[str], positive_target: bool) -> None:
     """Raise :class:`InvalidObjectError` unless ``data`` is a well-formed input for ``engine``.
 
@@ -114,6 +133,7 @@ def validate(data: ScalingInput, *, engine: str, options: Iterable[str], positiv
                         f"is {sample.name!r}, already used by metrics[{seen[sample.name]}]")
         seen[sample.name] = index
     _check_history(data)
+    _check_scale_events(data)
     if not isinstance(data.options, Mapping):
         raise _fail(data, "options", f"is {data.options!r}; expected a mapping")
     known = tuple(options)
@@ -177,8 +197,9 @@ def decision_time(data: ScalingInput, *, required: bool) -> float | None:
     if value is None:
         if required:
             raise _fail(data, "options.now",
-                        "is missing; it is required when history is given, to measure the "
-                        "stabilization windows (the engine never reads the clock)")
+                        "is missing; it is required when history or scale_events are given, to "
+                        "measure the stabilization windows and policy periods (the engine never "
+                        "reads the clock)")
         return None
     if not is_number(value) or not math.isfinite(value):
         raise _fail(data, field, f"is {value!r}; expected a unix time in seconds")
