@@ -244,7 +244,8 @@ class IntelligentScalingReconciler(BaseReconciler):
             if spec.behavior is not None and engine_name in BEHAVIOR_ENGINES:
                 options["behavior"] = spec.behavior.model_dump(exclude_none=True)
             data = ScalingInput(spec.namespace, obj["metadata"]["name"], current, spec.min_replicas,
-                                spec.max_replicas, tuple(samples), tuple(history), options, now)
+                                spec.max_replicas, tuple(samples), tuple(history), options, now,
+                                scale_events=tuple(events) if engine_name in BEHAVIOR_ENGINES else ())
             try:
                 decision = engine.decide(data)
                 self.metrics.health("decision_engine", True)
