@@ -116,7 +116,7 @@ class Facts:
         if kind in _TYPED_KINDS:
             typed = getattr(self, kind)
             if typed is not None:
-                return typed  # type: ignore[no-any-return]
+                return typed
         return self.rows.get(kind)
 
 

@@ -84,9 +84,9 @@ def merge_rows(kinds: Mapping[str, Kind], contributions: Contributions,
     unreadable: dict[str, int] = {}
     for kind_name, kind in kinds.items():
         names = [n for n in contributions if kind_name in contributions[n] and n in results]
-        fetched = [results[n] for n in names]
-        if not names or any(isinstance(r, BaseException) or r.rows_of(kind_name) is None for r in fetched):
-            continue
+        fetched = [r for r in (results[n] for n in names) if not isinstance(r, BaseException)]
+        if not names or len(fetched) < len(names) or any(r.rows_of(kind_name) is None for r in fetched):
+            continue  # a contributor failed or did not fetch this kind: leave it as it was
         if len(names) == 1:  # the common case: one enricher fills the kind, no merge needed
             out[kind_name] = _rows(kind, contributions[names[0]][kind_name], fetched[0], problems, unreadable)
             continue
