@@ -112,7 +112,6 @@ def acme_env(tmp_path: Path, empty_db_url: str, fleet) -> dict[str, str]:
     site = tmp_path / "site"
     install_acme(site)
     for name in ("east", "west"):
-        fleet[name].add_resource("networking.k8s.io", "v1", "ingresses", "Ingress")
         namespace = sorted(fleet.summaries[name].namespaces)[0]
         fleet[name].create(ingress(namespace, "web", f"web.{name}.example"))
         fleet[name].create(ingress(namespace, "api", f"api.{name}.example"))
