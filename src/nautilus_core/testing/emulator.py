@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from nautilus_core.testing import kubeconfig, patching
 from nautilus_core.testing._loop import LoopThread
+from nautilus_core.testing.crd import CustomResources, LoopPublisher
 from nautilus_core.testing.faults import Fault, FaultSet, Journal, Outage
 from nautilus_core.testing.handlers import EmulatorHandler, Settings
 from nautilus_core.testing.logs import LogStore
@@ -51,6 +52,7 @@ class KubeEmulator:
     ) -> None:
         self.name = name
         self.store = ObjectStore(history_size)
+        self.crds = CustomResources(self.store)
         self.logs = LogStore()
         self.faults = FaultSet()
         self.requests = Journal()
@@ -75,9 +77,11 @@ class KubeEmulator:
             faults=self.faults,
             journal=self.requests,
             settings=self.settings,
+            schemas=self.crds.schema_for,
         )
         for rtype in self.store.types():
             handler.publish(rtype)
+        self.crds.publisher = LoopPublisher(handler, self._loop.loop)
         server = EmulatorServer(handler, self._wanted_port)
         await server.start()
         self._server = server
@@ -87,6 +91,7 @@ class KubeEmulator:
         server, self._server = self._server, None
         if server is not None:
             self._loop.run(server.stop())
+        self.crds.publisher = None
         if self._own_loop:
             self._loop.stop()
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -23,6 +24,7 @@ import attrs
 import kmock
 import orjson
 
+from nautilus_core.testing import openapi, tables
 from nautilus_core.testing import status as st
 from nautilus_core.testing.faults import Fault, FaultSet, Journal, RequestRecord
 from nautilus_core.testing.logs import LogStore
@@ -91,6 +93,8 @@ class EmulatorHandler(kmock.KubernetesScaffold):
     journal: Journal
     settings: Settings
     stopping: asyncio.Event | None = None
+    # The openAPIV3Schema of a CRD-served version (crd.CustomResources.schema_for), for /openapi/v3.
+    schemas: Callable[[ResourceType], dict[str, Any] | None] = lambda rtype: None
     verbs: Verbs = attrs.field(init=False)
     failures: list[Exception] = attrs.field(init=False, factory=list)  # unexpected errors, for debugging
 
@@ -118,6 +122,12 @@ class EmulatorHandler(kmock.KubernetesScaffold):
             subresources=set(rtype.subresources),
         )
 
+    def unpublish(self, rtype: ResourceType) -> None:
+        """Stop listing a resource type in discovery (its CRD was deleted or stopped serving it)."""
+        key = kmock.resource(rtype.group, rtype.version, rtype.plural)
+        if key in self.resources:
+            del self.resources[key]
+
     # -- entry point -------------------------------------------------------------------------------
 
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
@@ -134,6 +144,8 @@ class EmulatorHandler(kmock.KubernetesScaffold):
         token = self.settings.token
         if token is not None and raw_request.headers.get("Authorization") != f"Bearer {token}":
             return respond(st.status_body(401, "Unauthorized", "Unauthorized"), 401)
+        if method == "GET" and (path == "/openapi/v3" or path.startswith("/openapi/v3/")):
+            return self._serve_openapi(path.removeprefix("/openapi/v3").strip("/"))
         route = parse_route(path)
         if route is None:
             return await super().__call__(raw_request)
@@ -169,6 +181,8 @@ class EmulatorHandler(kmock.KubernetesScaffold):
         namespace = route.namespace
         verbs = self.verbs
         watch = method == "GET" and params.get("watch", "").lower() in ("true", "1")
+        as_table = method == "GET" and tables.wants_table(raw_request.headers.get("Accept"))
+        render = self._renderer(rtype, params, as_table)
         if route.name is None:
             if watch:
                 return await serve_watch(
@@ -179,7 +193,12 @@ class EmulatorHandler(kmock.KubernetesScaffold):
                     matcher_for(rtype, params),
                     params,
                     self.settings.bookmark_interval,
+                    render,
                 )
+            if method == "GET" and as_table:
+                listed = verbs.list_document(rtype, namespace, params)
+                include = params.get("includeObject")
+                return respond(tables.table(rtype, listed["items"], listed["metadata"], include))
             if method == "GET":
                 return verbs.list(rtype, namespace, params)
             if method == "POST" and (namespace is not None or not rtype.namespaced):
@@ -201,7 +220,12 @@ class EmulatorHandler(kmock.KubernetesScaffold):
                 matcher_for(rtype, params, name=name),
                 params,
                 self.settings.bookmark_interval,
+                render,
             )
+        if method == "GET" and as_table and sub is None:
+            obj = self.store.get(rtype, namespace, name)
+            metadata = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+            return respond(tables.table(rtype, [obj], metadata, params.get("includeObject")))
         if method == "GET":
             if sub == "log":
                 return verbs.log(rtype, namespace, name, params)
@@ -220,6 +244,49 @@ class EmulatorHandler(kmock.KubernetesScaffold):
         if method == "DELETE" and sub is None:
             return verbs.delete(rtype, namespace, name, await raw_request.read(), params)
         raise _not_allowed(method)
+
+    def _renderer(
+        self, rtype: ResourceType, params: dict[str, str], as_table: bool
+    ) -> Callable[[Any], Any] | None:
+        """What a watch sends per object: the requested version's view, or a one-row Table."""
+        view = self.store.view
+        if as_table:
+            include = params.get("includeObject")
+            return lambda obj: tables.table(
+                rtype,
+                [view(rtype, obj)],
+                {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                include,
+            )
+        return (lambda obj: view(rtype, obj)) if rtype.storage else None
+
+    # -- /openapi/v3 -------------------------------------------------------------------------------
+
+    def _group_versions(self) -> dict[str, list[ResourceType]]:
+        served: dict[str, list[ResourceType]] = {}
+        published = set(self._get_resources())
+        for rtype in sorted(self.store.types(), key=lambda r: r.plural):
+            if kmock.resource(rtype.group, rtype.version, rtype.plural) in published:
+                served.setdefault(openapi.group_version_path(rtype), []).append(rtype)
+        return served
+
+    def _serve_openapi(self, rest: str) -> aiohttp.web.Response:
+        if not openapi.available():
+            raise st.ApiError(
+                404, "NotFound", "the server could not find the requested resource (openapi)", {}
+            )
+        served = self._group_versions()
+        git_version = self.settings.git_version
+        if not rest:
+            paths = {}
+            for path, types in served.items():
+                doc = openapi.document(types, self.schemas, git_version)
+                paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={openapi.digest(doc)}"}
+            return respond({"paths": paths})
+        wanted = served.get(rest)
+        if wanted is None:
+            raise st.unknown_resource()
+        return respond(openapi.document(wanted, self.schemas, git_version))
 
     # -- kmock overrides: errors and discovery -----------------------------------------------------
 

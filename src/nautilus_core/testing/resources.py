@@ -33,10 +33,21 @@ class ResourceType:
     delete_returns_object: bool = False
     singular: str = ""
     short_names: tuple[str, ...] = ()
+    # Custom resources served in several versions share the objects of their storage version.
+    storage: str = ""
+    # The scale subresource of a custom resource: (specReplicasPath, statusReplicasPath, labelSelectorPath).
+    scale_paths: tuple[str, str, str] | None = None
+    # additionalPrinterColumns of a custom resource: (name, type, format, description, priority, jsonPath).
+    columns: tuple[tuple[str, str, str, str, int, str], ...] = ()
 
     @property
     def key(self) -> ResourceKey:
         return (self.group, self.version, self.plural)
+
+    @property
+    def store_key(self) -> ResourceKey:
+        """Where the objects live: the storage version's key (the same as ``key`` for built-ins)."""
+        return (self.group, self.storage or self.version, self.plural)
 
     @property
     def api_version(self) -> str:
@@ -82,6 +93,19 @@ def _apps(plural: str, kind: str, short: tuple[str, ...]) -> ResourceType:
     )
 
 
+def _grouped(
+    group: str,
+    plural: str,
+    kind: str,
+    namespaced: bool = True,
+    subresources: tuple[str, ...] = (),
+    short: tuple[str, ...] = (),
+) -> ResourceType:
+    return ResourceType(
+        group, "v1", plural, kind, namespaced, frozenset(subresources), False, False, kind.lower(), short
+    )
+
+
 BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
     _core(
         "namespaces",
@@ -102,6 +126,22 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
     _apps("statefulsets", "StatefulSet", ("sts",)),
     _apps("replicasets", "ReplicaSet", ("rs",)),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True, frozenset(), False, False, "lease"),
+    # Served so that CRDs, kubectl and the shipped manifests (deploy/) work; see crd.py for CRD semantics.
+    _grouped(
+        "apiextensions.k8s.io",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        namespaced=False,
+        subresources=("status",),
+        short=("crd", "crds"),
+    ),
+    _core("serviceaccounts", "ServiceAccount", short=("sa",), returns_object=True),
+    _grouped("batch", "jobs", "Job", subresources=("status",)),
+    _grouped("batch", "cronjobs", "CronJob", subresources=("status",), short=("cj",)),
+    _grouped("rbac.authorization.k8s.io", "roles", "Role"),
+    _grouped("rbac.authorization.k8s.io", "rolebindings", "RoleBinding"),
+    _grouped("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", namespaced=False),
+    _grouped("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", namespaced=False),
 )
 
 

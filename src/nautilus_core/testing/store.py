@@ -19,7 +19,7 @@ import random
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -31,6 +31,16 @@ from nautilus_core.testing.selectors import Matcher
 
 Obj = dict[str, Any]
 Objs = list[Obj]  # an alias: the method named ``list`` shadows the builtin inside the class
+
+
+class TypeHooks(Protocol):
+    """What a resource with its own write rules adds (CRDs and custom resources, see ``crd.py``)."""
+
+    def prepare(self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None) -> Obj:
+        """The object to store (validated, pruned, defaulted); raises ApiError to refuse the write."""
+
+    def changed(self, rtype: ResourceType, obj: Obj, removed: bool) -> None:
+        """Called under the store's lock after ``obj`` was stored or removed."""
 
 
 class ObjectStore:
@@ -45,6 +55,7 @@ class ObjectStore:
         self._objects: dict[ResourceKey, dict[tuple[str, str], Obj]] = {}
         self._sorted: dict[ResourceKey, list[tuple[str, str]]] = {}
         self._random = random.Random()
+        self.hooks: dict[ResourceKey, TypeHooks] = {}  # by ResourceType.store_key
         for rtype in BUILTIN_RESOURCES:
             self.add_type(rtype)
 
@@ -58,11 +69,30 @@ class ObjectStore:
                     f"resource {rtype.describe()}/{rtype.version} is already declared differently"
                 )
             self._types[rtype.key] = rtype
-            self._objects.setdefault(rtype.key, {})
+            self._objects.setdefault(rtype.store_key, {})
             for alias in {rtype.kind, rtype.kind.lower(), rtype.plural, rtype.singular, *rtype.short_names}:
                 if alias:
                     self._aliases[(rtype.api_version, alias)] = rtype
             return rtype
+
+    def remove_type(self, rtype: ResourceType) -> None:
+        """Stop serving one version of a resource (its objects stay while another version shares them)."""
+        with self.lock:
+            if self._types.get(rtype.key) is None:
+                return
+            del self._types[rtype.key]
+            for alias, known in list(self._aliases.items()):
+                if known.key == rtype.key:
+                    del self._aliases[alias]
+            if not any(other.store_key == rtype.store_key for other in self._types.values()):
+                self._objects.pop(rtype.store_key, None)
+                self._sorted.pop(rtype.store_key, None)
+
+    def view(self, rtype: ResourceType, obj: Obj) -> Obj:
+        """``obj`` as a client of ``rtype``'s version sees it (conversion strategy None)."""
+        if rtype.storage and obj.get("apiVersion") != rtype.api_version:
+            return {**obj, "apiVersion": rtype.api_version}
+        return obj
 
     def types(self) -> list[ResourceType]:
         with self.lock:
@@ -102,7 +132,7 @@ class ObjectStore:
             return self._rv
 
     def _record(self, kind: str, rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
-        self.events.record(Event(self._rv, kind, rtype.key, obj, old))
+        self.events.record(Event(self._rv, kind, rtype.store_key, obj, old))
 
     def start_watch(
         self,
@@ -116,12 +146,12 @@ class ObjectStore:
         with self.lock:
             if since is None:
                 initial = [
-                    Event(self._rv, "ADDED", rtype.key, obj, None)
+                    Event(self._rv, "ADDED", rtype.store_key, obj, None)
                     for obj in self._iter(rtype, namespace, matcher)
                 ]
             else:
-                initial = self.events.since(rtype.key, since)
-            return self.events.subscribe(rtype.key, loop), initial
+                initial = self.events.since(rtype.store_key, since)
+            return self.events.subscribe(rtype.store_key, loop), initial
 
     def stop_watch(self, watcher: Watcher) -> None:
         with self.lock:
@@ -135,9 +165,9 @@ class ObjectStore:
     # -- reads -------------------------------------------------------------------------------------
 
     def _keys(self, rtype: ResourceType) -> list[tuple[str, str]]:
-        keys = self._sorted.get(rtype.key)
+        keys = self._sorted.get(rtype.store_key)
         if keys is None:
-            keys = self._sorted[rtype.key] = sorted(self._objects[rtype.key])
+            keys = self._sorted[rtype.store_key] = sorted(self._objects[rtype.store_key])
         return keys
 
     def _range(self, keys: list[tuple[str, str]], namespace: str | None) -> tuple[int, int]:
@@ -147,18 +177,18 @@ class ObjectStore:
 
     def _iter(self, rtype: ResourceType, namespace: str | None, matcher: Matcher | None) -> Iterator[Obj]:
         keys = self._keys(rtype)
-        objects = self._objects[rtype.key]
+        objects = self._objects[rtype.store_key]
         low, high = self._range(keys, namespace if rtype.namespaced else None)
         for index in range(low, high):
             obj = objects[keys[index]]
             if matcher is None or matcher(obj):
-                yield obj
+                yield self.view(rtype, obj)
 
     def get(self, rtype: ResourceType, namespace: str | None, name: str) -> Obj:
-        obj = self._objects[rtype.key].get(((namespace or "") if rtype.namespaced else "", name))
+        obj = self._objects[rtype.store_key].get(((namespace or "") if rtype.namespaced else "", name))
         if obj is None:
             raise st.not_found(rtype.plural, rtype.group, name)
-        return obj
+        return self.view(rtype, obj)
 
     def list(
         self, rtype: ResourceType, namespace: str | None = None, matcher: Matcher | None = None
@@ -168,7 +198,8 @@ class ObjectStore:
 
     def all_objects(self) -> Iterator[tuple[ResourceType, Obj]]:
         with self.lock:
-            snapshot = [(self._types[key], list(objs.values())) for key, objs in self._objects.items()]
+            by_store = {rtype.store_key: rtype for rtype in self._types.values()}
+            snapshot = [(by_store[key], list(objs.values())) for key, objs in self._objects.items()]
         for rtype, objs in snapshot:
             for obj in objs:
                 yield rtype, obj
@@ -184,7 +215,7 @@ class ObjectStore:
         """One page: (items, list resourceVersion, continue token or None, remainingItemCount or None)."""
         with self.lock:
             keys = self._keys(rtype)
-            objects = self._objects[rtype.key]
+            objects = self._objects[rtype.store_key]
             low, high = self._range(keys, namespace if rtype.namespaced else None)
             if token:
                 low = max(low, bisect_right(keys, _decode_continue(token)))
@@ -194,7 +225,7 @@ class ObjectStore:
                 obj = objects[keys[index]]
                 index += 1
                 if matcher is None or matcher(obj):
-                    items.append(obj)
+                    items.append(self.view(rtype, obj))
             more = False
             remaining: int | None = None
             if index < high and items:
@@ -214,16 +245,22 @@ class ObjectStore:
 
     def _store(self, rtype: ResourceType, obj: Obj, created: bool) -> None:
         meta = obj["metadata"]
-        self._objects[rtype.key][(meta.get("namespace", ""), meta["name"])] = obj
+        self._objects[rtype.store_key][(meta.get("namespace", ""), meta["name"])] = obj
         if created:
-            self._sorted.pop(rtype.key, None)
+            self._sorted.pop(rtype.store_key, None)
+        hooks = self.hooks.get(rtype.store_key)
+        if hooks is not None:
+            hooks.changed(rtype, obj, False)
 
     def _remove(self, rtype: ResourceType, obj: Obj) -> Obj:
         meta = obj["metadata"]
-        del self._objects[rtype.key][(meta.get("namespace", ""), meta["name"])]
-        self._sorted.pop(rtype.key, None)
+        del self._objects[rtype.store_key][(meta.get("namespace", ""), meta["name"])]
+        self._sorted.pop(rtype.store_key, None)
         final = {**obj, "metadata": {**meta, "resourceVersion": self._next_rv()}}
         self._record("DELETED", rtype, final, obj)
+        hooks = self.hooks.get(rtype.store_key)
+        if hooks is not None:
+            hooks.changed(rtype, final, True)
         return final
 
     def create(
@@ -238,8 +275,11 @@ class ObjectStore:
         """Store a new object; ``trusted`` (test code) keeps given uid, timestamps and status."""
         with self.lock:
             obj = new_object(rtype, namespace, body, trusted, self._random)
+            hooks = self.hooks.get(rtype.store_key)
+            if hooks is not None:
+                obj = hooks.prepare(rtype, obj, None, None)
             meta = obj["metadata"]
-            if (meta.get("namespace", ""), meta["name"]) in self._objects[rtype.key]:
+            if (meta.get("namespace", ""), meta["name"]) in self._objects[rtype.store_key]:
                 raise st.already_exists(rtype.plural, rtype.group, meta["name"])
             if dry_run:
                 meta["resourceVersion"] = str(self._rv)
@@ -268,6 +308,9 @@ class ObjectStore:
         with self.lock:
             old = self.get(rtype, namespace, name)
             result = updated_object(rtype, old, new, subresource, trusted)
+            hooks = self.hooks.get(rtype.store_key)
+            if hooks is not None:
+                result = hooks.prepare(rtype, result, old, subresource)
             if result == old:
                 return old
             if dry_run:
@@ -314,7 +357,7 @@ class ObjectStore:
                 self._record("MODIFIED", rtype, marked, obj)
                 return marked, False
             if rtype.kind == "Namespace" and not rtype.group:
-                for other in list(self._types.values()):
+                for other in list({t.store_key: t for t in self._types.values()}.values()):
                     if other.namespaced:
                         for child in list(self._iter(other, name, None)):
                             self.delete(other, name, child["metadata"]["name"])

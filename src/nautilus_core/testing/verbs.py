@@ -9,13 +9,14 @@ routed to a resource; raises :class:`~nautilus_core.testing.status.ApiError` for
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp.web
 import orjson
 import yaml
 
-from nautilus_core.testing import patching
+from nautilus_core.testing import field_validation, openapi, patching
 from nautilus_core.testing import status as st
 from nautilus_core.testing.logs import LogStore
 from nautilus_core.testing.object_rules import now_rfc3339
@@ -76,6 +77,9 @@ class Verbs:
     def list(
         self, rtype: ResourceType, namespace: str | None, params: dict[str, str]
     ) -> aiohttp.web.Response:
+        return respond(self.list_document(rtype, namespace, params))
+
+    def list_document(self, rtype: ResourceType, namespace: str | None, params: dict[str, str]) -> Obj:
         limit = _int(params, "limit")
         if limit is not None and limit < 0:
             raise st.bad_request("limit must not be negative")
@@ -87,18 +91,35 @@ class Verbs:
             metadata["continue"] = token
         if remaining is not None:
             metadata["remainingItemCount"] = remaining
-        return respond(
-            {"apiVersion": rtype.api_version, "kind": rtype.list_kind, "metadata": metadata, "items": items}
-        )
+        return {
+            "apiVersion": rtype.api_version,
+            "kind": rtype.list_kind,
+            "metadata": metadata,
+            "items": items,
+        }
 
     def get(self, rtype: ResourceType, namespace: str | None, name: str) -> aiohttp.web.Response:
         return respond(self.store.get(rtype, namespace, name))
 
+    def _write(
+        self, rtype: ResourceType, params: dict[str, str], write: Callable[[], Any], code: int = 200
+    ) -> aiohttp.web.Response:
+        """Run one write under the request's ``fieldValidation``; warnings become headers."""
+        with field_validation.collecting(params.get("fieldValidation")) as collected:
+            result = write()
+        response = result if isinstance(result, aiohttp.web.Response) else respond(result, code)
+        for name, value in collected.headers():
+            response.headers.add(name, value)
+        return response
+
     def create(
         self, rtype: ResourceType, namespace: str | None, body: Any, params: dict[str, str]
     ) -> aiohttp.web.Response:
-        obj = self.store.create(rtype, namespace, body, dry_run=bool(params.get("dryRun")))
-        return respond(obj, 201)
+        def write() -> Any:
+            openapi.report_unknown(rtype, body)
+            return self.store.create(rtype, namespace, body, dry_run=bool(params.get("dryRun")))
+
+        return self._write(rtype, params, write, 201)
 
     def replace(
         self,
@@ -111,11 +132,14 @@ class Verbs:
     ) -> aiohttp.web.Response:
         if subresource == "scale":
             return self._scale_update(rtype, namespace, name, lambda scale: body, params)
-        return respond(
-            self.store.update(
+
+        def write() -> Any:
+            openapi.report_unknown(rtype, body)
+            return self.store.update(
                 rtype, namespace, name, body, subresource=subresource, dry_run=bool(params.get("dryRun"))
             )
-        )
+
+        return self._write(rtype, params, write)
 
     def patch(
         self,
@@ -128,8 +152,8 @@ class Verbs:
         subresource: str | None = None,
     ) -> aiohttp.web.Response:
         patch_type = patching.PATCH_TYPES.get(content_type)
-        if patch_type is None:
-            raise patching.unsupported_media_type()
+        if patch_type is None or (patch_type == patching.STRATEGIC and rtype.storage):
+            raise patching.unsupported_media_type(custom=bool(rtype.storage))
         body = parse_body(raw, content_type)
         dry_run = bool(params.get("dryRun"))
         if subresource == "scale":
@@ -137,13 +161,20 @@ class Verbs:
                 rtype, namespace, name, lambda scale: patching.apply_patch(patch_type, scale, body), params
             )
         if patch_type == patching.APPLY:
-            return self._apply(rtype, namespace, name, body, params, subresource, dry_run)
-        with self.store.lock:
-            old = self.store.get(rtype, namespace, name)
-            patched = patching.apply_patch(patch_type, old, body)
-            return respond(
-                self.store.update(rtype, namespace, name, patched, subresource=subresource, dry_run=dry_run)
+            return self._write(
+                rtype, params, lambda: self._apply(rtype, namespace, name, body, params, subresource, dry_run)
             )
+
+        def write() -> Any:
+            with self.store.lock:
+                old = self.store.get(rtype, namespace, name)
+                patched = patching.apply_patch(patch_type, old, body, openapi.patch_schema(rtype))
+                openapi.report_unknown(rtype, patched)
+                return self.store.update(
+                    rtype, namespace, name, patched, subresource=subresource, dry_run=dry_run
+                )
+
+        return self._write(rtype, params, write)
 
     def _apply(
         self,
@@ -237,14 +268,14 @@ class Verbs:
     # -- scale -------------------------------------------------------------------------------------
 
     def scale(self, rtype: ResourceType, namespace: str | None, name: str) -> aiohttp.web.Response:
-        return respond(to_scale(self.store.get(rtype, namespace, name)))
+        return respond(to_scale(self.store.get(rtype, namespace, name), rtype))
 
     def _scale_update(
         self, rtype: ResourceType, namespace: str | None, name: str, change: Any, params: dict[str, str]
     ) -> aiohttp.web.Response:
         with self.store.lock:
             old = self.store.get(rtype, namespace, name)
-            scale = change(to_scale(old))
+            scale = change(to_scale(old, rtype))
             if not isinstance(scale, dict):
                 raise st.bad_request("a Scale must be an object")
             replicas = (scale.get("spec") or {}).get("replicas")
@@ -256,13 +287,14 @@ class Verbs:
                     "spec.replicas: Invalid value: must be a non-negative integer",
                 )
             given_rv = (scale.get("metadata") or {}).get("resourceVersion")
-            new = {**old, "spec": {**(old.get("spec") or {}), "replicas": replicas}}
+            spec_path = rtype.scale_paths[0] if rtype.scale_paths else ".spec.replicas"
+            new = _set_path(old, spec_path, replicas)
             new["metadata"] = {
                 **old["metadata"],
                 "resourceVersion": given_rv or old["metadata"]["resourceVersion"],
             }
             updated = self.store.update(rtype, namespace, name, new, dry_run=bool(params.get("dryRun")))
-            return respond(to_scale(updated))
+            return respond(to_scale(updated, rtype))
 
     # -- logs --------------------------------------------------------------------------------------
 
@@ -282,9 +314,41 @@ class Verbs:
         return aiohttp.web.Response(text=text, content_type="text/plain")
 
 
-def to_scale(obj: Obj) -> dict[str, Any]:
-    """The ``autoscaling/v1`` Scale view of a workload."""
+def _get_path(obj: Any, path: str) -> Any:
+    for part in path.strip(".").split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
+
+
+def _set_path(obj: Obj, path: str, value: Any) -> Obj:
+    """A copy of ``obj`` with ``value`` at the dotted ``path`` (new dicts along the way)."""
+    head, _, rest = path.strip(".").partition(".")
+    if not rest:
+        return {**obj, head: value}
+    child = obj.get(head)
+    return {**obj, head: _set_path(child if isinstance(child, dict) else {}, rest, value)}
+
+
+def to_scale(obj: Obj, rtype: ResourceType | None = None) -> dict[str, Any]:
+    """The ``autoscaling/v1`` Scale view of a workload (a custom resource's by its CRD's paths)."""
     meta, spec, status = obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
+    if rtype is not None and rtype.scale_paths is not None:
+        spec_path, status_path, selector_path = rtype.scale_paths
+        found = _get_path(obj, selector_path) if selector_path else None
+        return {
+            "apiVersion": "autoscaling/v1",
+            "kind": "Scale",
+            "metadata": {
+                key: meta[key]
+                for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                if key in meta
+            },
+            "spec": {"replicas": _get_path(obj, spec_path) or 0},
+            "status": {
+                "replicas": _get_path(obj, status_path) or 0,
+                **({"selector": found} if isinstance(found, str) and found else {}),
+            },
+        }
     match_labels = (spec.get("selector") or {}).get("matchLabels") or {}
     selector = ",".join(f"{key}={value}" for key, value in sorted(match_labels.items()))
     return {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp.web
@@ -70,8 +71,12 @@ async def serve_watch(
     matcher: Matcher | None,
     params: dict[str, str],
     bookmark_interval: float,
+    render: Callable[[Any], Any] | None = None,
 ) -> aiohttp.web.StreamResponse:
-    """Stream watch events for one request until timeout, stop or disconnect."""
+    """Stream watch events for one request until timeout, stop or disconnect.
+
+    ``render`` turns each event's object into what this client sees (another version, a Table).
+    """
     since = _parse_since(params.get("resourceVersion"))
     timeout = float(params["timeoutSeconds"]) if params.get("timeoutSeconds") else None
     bookmarks = _truthy(params.get("allowWatchBookmarks"))
@@ -108,6 +113,7 @@ async def serve_watch(
                 deadline=None if timeout is None else loop.time() + timeout,
                 bookmark_interval=bookmark_interval if bookmarks else None,
                 initial_end=initial_end,
+                render=render or (lambda obj: obj),
             )
         await response.write_eof()
     except ConnectionError:
@@ -130,10 +136,11 @@ async def _pump(
     deadline: float | None,
     bookmark_interval: float | None,
     initial_end: bool,
+    render: Callable[[Any], Any],
 ) -> None:
     loop = asyncio.get_running_loop()
     chunk = b"".join(
-        _line(kind, event.obj)
+        _line(kind, render(event.obj))
         for event in initial
         if (kind := translate(event, namespace, matcher)) is not None
     )
@@ -156,7 +163,7 @@ async def _pump(
                 raise ConnectionResetError("the emulator became unreachable")
             kind = translate(event, namespace, matcher)
             if kind is not None:
-                lines.append(_line(kind, event.obj))
+                lines.append(_line(kind, render(event.obj)))
         if lines:
             await response.write(b"".join(lines))
             continue
