@@ -33,6 +33,17 @@ from nautilus_core.testing.store import ObjectStore
 from nautilus_core.testing.verbs import Verbs, matcher_for, parse_body, respond
 from nautilus_core.testing.watch import serve_watch
 
+# What ``kubectl get all`` lists.
+_CATEGORY_ALL = {
+    ("", "pods"),
+    ("", "services"),
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("apps", "replicasets"),
+    ("apps", "daemonsets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+}
 _SUBRESOURCE_VERBS = {
     "status": ["get", "patch", "update"],
     "scale": ["get", "patch", "update"],
@@ -345,6 +356,7 @@ class EmulatorHandler(kmock.KubernetesScaffold):
                     "namespaced": bool(info.namespaced),
                     "verbs": sorted(info.verbs),
                     "shortNames": sorted(info.shortnames),
+                    **({"categories": ["all"]} if (group, res.plural) in _CATEGORY_ALL else {}),
                 }
             )
             for sub in sorted(info.subresources):

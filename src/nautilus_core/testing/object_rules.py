@@ -133,8 +133,8 @@ def _defaults(rtype: ResourceType, obj: Obj, meta: dict[str, Any]) -> None:
         meta["labels"] = {**(meta.get("labels") or {}), "kubernetes.io/metadata.name": meta["name"]}
         obj.setdefault("spec", {"finalizers": ["kubernetes"]})
         obj.setdefault("status", {"phase": "Active"})
-    elif rtype.kind == "Pod":
-        obj.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
+    elif rtype.kind == "Pod" and not (obj.get("status") or {}).get("phase"):
+        obj["status"] = {"phase": "Pending", "qosClass": "BestEffort", **(obj.get("status") or {})}
 
 
 def _spec_changed(rtype: ResourceType, old: Obj, new: Obj) -> bool:

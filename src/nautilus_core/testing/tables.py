@@ -60,14 +60,18 @@ def human_duration(seconds: float) -> str:
     return f"{hours // (24 * 365)}y"
 
 
-def _since(timestamp: Any, now: datetime) -> str:
+def _time(timestamp: Any) -> datetime | None:
     if not isinstance(timestamp, str) or not timestamp:
-        return "<unknown>"
+        return None
     try:
-        then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+        return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     except ValueError:
-        return "<unknown>"
-    return human_duration((now - then).total_seconds())
+        return None
+
+
+def _since(timestamp: Any, now: datetime) -> str:
+    then = _time(timestamp)
+    return "<unknown>" if then is None else human_duration((now - then).total_seconds())
 
 
 def _age(obj: Obj, now: datetime) -> str:
@@ -251,7 +255,17 @@ def _job(obj: Obj, now: datetime) -> list[Any]:
     completions = spec.get("completions")
     done = f"{status.get('succeeded', 0)}/{completions if completions is not None else 1}"
     containers = _containers(obj)
-    return [shown, done, _age(obj, now), _names(containers, "name"), _names(containers, "image")]
+    started, finished = _time(status.get("startTime")), _time(status.get("completionTime"))
+    duration = "" if started is None else human_duration(((finished or now) - started).total_seconds())
+    return [
+        shown,
+        done,
+        duration,
+        _age(obj, now),
+        _names(containers, "name"),
+        _names(containers, "image"),
+        _selector(obj),
+    ]
 
 
 def _cronjob(obj: Obj, now: datetime) -> list[Any]:
@@ -336,8 +350,10 @@ _PRINTERS: dict[tuple[str, str], Printer] = {
         [
             ("Status", "string", "Status of the job.", 0),
             ("Completions", "string", "The completion status of the job.", 0),
+            ("Duration", "string", "Time elapsed between the start and end of the job.", 0),
             _AGE,
             *_WORKLOAD_WIDE,
+            ("Selector", "string", "Label selector for pods.", 1),
         ],
         _job,
     ),
