@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nautilus_core.testing import kubeconfig, patching
+from nautilus_core.testing import kubeconfig, openapi, patching
 from nautilus_core.testing._loop import LoopThread
 from nautilus_core.testing.crd import CustomResources, LoopPublisher
 from nautilus_core.testing.faults import Fault, FaultSet, Journal, Outage
@@ -235,7 +235,9 @@ class KubeEmulator:
         content_type = patching.PATCH_TYPES[patch_type]
         with self.store.lock:
             old = self.store.get(rtype, namespace, name)
-            patched = patching.apply_patch(content_type, old, patching.deep_copy(patch))
+            patched = patching.apply_patch(
+                content_type, old, patching.deep_copy(patch), openapi.patch_schema(rtype)
+            )
             return patching.deep_copy(self.store.update(rtype, namespace, name, patched, trusted=True))
 
     def delete(self, api_version: str, kind_or_plural: str, name: str, namespace: str | None = None) -> Obj:

@@ -66,11 +66,7 @@ def _strip(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _strip(v) for k, v in value.items() if not k.startswith("$")}
     if isinstance(value, list):
-        return [
-            _strip(item)
-            for item in value
-            if not (isinstance(item, dict) and "$patch" in item and len(item) == 1)
-        ]
+        return [_strip(item) for item in value if not (isinstance(item, dict) and "$patch" in item)]
     return value
 
 
