@@ -76,9 +76,9 @@ class Kubectl:
     def run(
         self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 30
     ) -> subprocess.CompletedProcess[str]:
-        """``kubectl ARGS --request-timeout=10s``; ``check``: fail the test on a non-zero exit."""
+        """``kubectl --request-timeout=10s ARGS``; ``check``: fail the test on a non-zero exit."""
         done = subprocess.run(
-            [self.binary, *args, "--request-timeout=10s"],
+            [self.binary, "--request-timeout=10s", *args],
             input=stdin,
             capture_output=True,
             text=True,
@@ -98,7 +98,7 @@ class Kubectl:
     def popen(self, *args: str, request_timeout: str = "10s") -> subprocess.Popen[str]:
         """A long-running kubectl (``get -w``); ``request_timeout`` also ends its watch."""
         return subprocess.Popen(
-            [self.binary, *args, f"--request-timeout={request_timeout}"],
+            [self.binary, f"--request-timeout={request_timeout}", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

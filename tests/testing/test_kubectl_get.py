@@ -33,7 +33,7 @@ def pod(name: str, status: dict[str, Any], labels: dict[str, str] | None = None)
             "name": name,
             "namespace": "default",
             "labels": labels or {},
-            "creationTimestamp": ago(3),
+            "creationTimestamp": ago(20),
         },
         "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "example/app:1"}]},
         "status": status,
@@ -65,7 +65,7 @@ CRASHING = {
             "image": "x",
             "imageID": "",
             "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-            "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": ago(2)}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": ago(30)}},
         }
     ],
 }
@@ -79,10 +79,10 @@ def test_get_pods_prints_ready_status_restarts_age(kube_emulator: KubeEmulator, 
     printed = kubectl.out("get", "pods")
     assert printed.splitlines()[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     table = {row["NAME"]: row for row in rows(printed)}
-    assert table["web"] == {"NAME": "web", "READY": "1/1", "STATUS": "Running", "RESTARTS": "0", "AGE": "3m"}
+    assert table["web"] == {"NAME": "web", "READY": "1/1", "STATUS": "Running", "RESTARTS": "0", "AGE": "20m"}
     assert table["worker"]["STATUS"] == "CrashLoopBackOff"
     assert table["worker"]["READY"] == "0/1"
-    assert table["worker"]["RESTARTS"] == "5 (2m ago)"
+    assert table["worker"]["RESTARTS"] == "5 (30m ago)"
     assert table["queued"]["STATUS"] == "Pending"
 
     wide = rows(kubectl.out("get", "pods", "-o", "wide"))
