@@ -156,7 +156,10 @@ class EmulatorHandler(kmock.KubernetesScaffold):
         if token is not None and raw_request.headers.get("Authorization") != f"Bearer {token}":
             return respond(st.status_body(401, "Unauthorized", "Unauthorized"), 401)
         if method == "GET" and (path == "/openapi/v3" or path.startswith("/openapi/v3/")):
-            return self._serve_openapi(path.removeprefix("/openapi/v3").strip("/"))
+            try:
+                return self._serve_openapi(path.removeprefix("/openapi/v3").strip("/"))
+            except st.ApiError as error:
+                return respond(error.status(), error.code)
         route = parse_route(path)
         if route is None:
             return await super().__call__(raw_request)

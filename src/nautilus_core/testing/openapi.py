@@ -6,9 +6,10 @@ OpenAPI and checks no built-in fields), and what is derived from them: the ``/op
 and one OpenAPI 3.0 document per served group-version (paths with the ``fieldValidation`` query
 parameter on every write, and schemas for built-in kinds and for the CRDs' versions from ``crd.py``),
 so ``kubectl apply`` with its default ``--validate=strict`` hands validation to the server and
-``kubectl explain`` has its texts; :func:`report_unknown` (fields a built-in kind does not declare, for
-``fieldValidation``, see ``field_validation.py``); and :func:`patch_schema`, the
-``x-kubernetes-patch-merge-key``/``-strategy`` tree the strategic merge patch (``patching.py``) follows.
+``kubectl explain`` has its texts; :func:`report_unknown`, which drops the fields a built-in kind does
+not declare (as the real decoder does) and reports them for ``fieldValidation`` (see
+``field_validation.py``); and :func:`patch_schema`, the ``x-kubernetes-patch-merge-key``/``-strategy``
+tree the strategic merge patch (``patching.py``) follows.
 Called by ``handlers.py`` (documents) and ``verbs.py`` (writes).
 """
 
@@ -86,44 +87,59 @@ def _resolve(schema: Schema, defs: dict[str, Schema]) -> Schema:
     return schema
 
 
-def unknown_fields(rtype: ResourceType, obj: Any, minor: int = DEFAULT_MINOR) -> list[str]:
-    """Dotted paths of the fields in ``obj`` its built-in kind does not declare."""
+def prune_unknown(rtype: ResourceType, obj: Any, minor: int = DEFAULT_MINOR) -> tuple[Any, list[str]]:
+    """``obj`` without the fields its built-in kind does not declare, and their dotted paths.
+
+    Unchanged subtrees are shared, not copied; custom resources are pruned by ``crd.py`` instead.
+    """
     found = builtin_schema(rtype, minor)
     if found is None or not isinstance(obj, dict):
-        return []
+        return obj, []
     name, defs = found
     paths: list[str] = []
-    _walk_unknown(defs[name], obj, "", defs, paths)
-    return paths
+    return _prune(defs[name], obj, "", defs, paths), paths
 
 
-def _walk_unknown(schema: Schema, value: Any, path: str, defs: dict[str, Schema], paths: list[str]) -> None:
+def _prune(schema: Schema, value: Any, path: str, defs: dict[str, Schema], paths: list[str]) -> Any:
     schema = _resolve(schema, defs)
     if isinstance(value, dict):
         properties = schema.get("properties")
         extra = schema.get("additionalProperties")
         if properties is None and not isinstance(extra, dict):
-            return
+            return value
+        result: dict[str, Any] = {}
+        changed = False
         for key, item in value.items():
             child = f"{path}.{key}" if path else key
             if properties is not None and key in properties:
-                _walk_unknown(properties[key], item, child, defs, paths)
+                new = _prune(properties[key], item, child, defs, paths)
             elif isinstance(extra, dict):
-                _walk_unknown(extra, item, child, defs, paths)
+                new = _prune(extra, item, child, defs, paths)
             elif properties is not None:
                 paths.append(child)
-    elif isinstance(value, list):
+                changed = True
+                continue
+            else:
+                new = item
+            changed = changed or new is not item
+            result[key] = new
+        return result if changed else value
+    if isinstance(value, list):
         items = schema.get("items")
-        if isinstance(items, dict):
-            for index, item in enumerate(value):
-                _walk_unknown(items, item, f"{path}[{index}]", defs, paths)
+        if not isinstance(items, dict):
+            return value
+        pruned = [_prune(items, item, f"{path}[{index}]", defs, paths) for index, item in enumerate(value)]
+        return pruned if any(new is not old for new, old in zip(pruned, value, strict=True)) else value
+    return value
 
 
-def report_unknown(rtype: ResourceType, obj: Any) -> None:
-    """Report the unknown fields of a built-in object to the request's ``fieldValidation``."""
+def report_unknown(rtype: ResourceType, obj: Any) -> Any:
+    """Drop the unknown fields of a built-in object, reporting them to the request's ``fieldValidation``."""
     from nautilus_core.testing import field_validation
 
-    field_validation.report(unknown_fields(rtype, obj))
+    pruned, paths = prune_unknown(rtype, obj)
+    field_validation.report(paths)
+    return pruned
 
 
 # -- strategic merge patch keys -------------------------------------------------------------------------

@@ -116,8 +116,8 @@ class Verbs:
         self, rtype: ResourceType, namespace: str | None, body: Any, params: dict[str, str]
     ) -> aiohttp.web.Response:
         def write() -> Any:
-            openapi.report_unknown(rtype, body)
-            return self.store.create(rtype, namespace, body, dry_run=bool(params.get("dryRun")))
+            pruned = openapi.report_unknown(rtype, body)
+            return self.store.create(rtype, namespace, pruned, dry_run=bool(params.get("dryRun")))
 
         return self._write(rtype, params, write, 201)
 
@@ -134,9 +134,9 @@ class Verbs:
             return self._scale_update(rtype, namespace, name, lambda scale: body, params)
 
         def write() -> Any:
-            openapi.report_unknown(rtype, body)
+            pruned = openapi.report_unknown(rtype, body)
             return self.store.update(
-                rtype, namespace, name, body, subresource=subresource, dry_run=bool(params.get("dryRun"))
+                rtype, namespace, name, pruned, subresource=subresource, dry_run=bool(params.get("dryRun"))
             )
 
         return self._write(rtype, params, write)
@@ -169,9 +169,9 @@ class Verbs:
             with self.store.lock:
                 old = self.store.get(rtype, namespace, name)
                 patched = patching.apply_patch(patch_type, old, body, openapi.patch_schema(rtype))
-                openapi.report_unknown(rtype, patched)
+                pruned = openapi.report_unknown(rtype, patched)
                 return self.store.update(
-                    rtype, namespace, name, patched, subresource=subresource, dry_run=dry_run
+                    rtype, namespace, name, pruned, subresource=subresource, dry_run=dry_run
                 )
 
         return self._write(rtype, params, write)
