@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from conftest import Kubectl
+from kubectl_helpers import Kubectl
 
 from nautilus_core.testing import KubeEmulator
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import Kubectl
 from emu_helpers import deployment_body
+from kubectl_helpers import Kubectl
 
 from nautilus_core.testing import KubeEmulator
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import yaml
-from conftest import Kubectl
 from emu_helpers import deployment_body
+from kubectl_helpers import Kubectl
 
 from nautilus_core.testing import KubeEmulator
 

@@ -7,8 +7,8 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import Kubectl
 from emu_helpers import deployment_body, pod_body
+from kubectl_helpers import Kubectl
 
 from nautilus_core.testing import KubeEmulator
 

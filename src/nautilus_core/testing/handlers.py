@@ -111,7 +111,7 @@ class EmulatorHandler(kmock.KubernetesScaffold):
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        self.verbs = Verbs(self.store, self.logs)
+        self.verbs = Verbs(self.store, self.logs, self.schemas)
         # The Python client asks for discovery documents with a trailing slash.
         self.fallback["get /version/"] << self._serve_server_version
         self.fallback["get /api/"] << self._serve_api

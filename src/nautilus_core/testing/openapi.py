@@ -146,32 +146,28 @@ def report_unknown(rtype: ResourceType, obj: Any) -> Any:
 
 
 class PatchNode:
-    """The patch metadata below one field of a built-in kind (see ``patching.PatchMeta``)."""
+    """What the schema says below one field: patch keys (``patching.PatchMeta``) and list types (SSA)."""
 
-    __slots__ = ("_defs", "_schema", "merge_key", "strategy")
+    __slots__ = ("_defs", "_schema", "list_keys", "list_type", "merge_key", "strategy")
 
-    def __init__(self, schema: Schema, defs: dict[str, Schema], merge_key: str | None, strategy: str) -> None:
+    def __init__(self, schema: Schema, defs: dict[str, Schema]) -> None:
+        self.merge_key: str | None = schema.get("x-kubernetes-patch-merge-key")
+        self.strategy: str = schema.get("x-kubernetes-patch-strategy", "")
+        self.list_type: str | None = schema.get("x-kubernetes-list-type")
+        self.list_keys: list[str] | None = schema.get("x-kubernetes-list-map-keys")
         self._schema = _resolve(schema, defs)
         self._defs = defs
-        self.merge_key = merge_key
-        self.strategy = strategy
 
     def child(self, key: str) -> PatchNode | None:
         properties = self._schema.get("properties") or {}
         sub = properties.get(key)
         if sub is None:
-            extra = self._schema.get("additionalProperties")
-            return PatchNode(extra, self._defs, None, "") if isinstance(extra, dict) else None
-        return PatchNode(
-            sub,
-            self._defs,
-            sub.get("x-kubernetes-patch-merge-key"),
-            sub.get("x-kubernetes-patch-strategy", ""),
-        )
+            sub = self._schema.get("additionalProperties")
+        return PatchNode(sub, self._defs) if isinstance(sub, dict) else None
 
     def items(self) -> PatchNode | None:
         items = self._schema.get("items")
-        return PatchNode(items, self._defs, None, "") if isinstance(items, dict) else None
+        return PatchNode(items, self._defs) if isinstance(items, dict) else None
 
 
 def patch_schema(rtype: ResourceType) -> PatchNode | None:
@@ -179,7 +175,7 @@ def patch_schema(rtype: ResourceType) -> PatchNode | None:
     if found is None:
         return None
     name, defs = found
-    return PatchNode(defs[name], defs, None, "")
+    return PatchNode(defs[name], defs)
 
 
 # -- /openapi/v3 ----------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
-"""Patch semantics of the API emulator: JSON merge, strategic merge, JSON patch, server-side apply.
+"""Patch semantics of the API emulator: JSON merge, strategic merge, JSON patch.
 
 Owns the pure functions that turn (stored object, patch body) into a new object. They never mutate the
-stored object (the store shares unchanged subtrees between versions, see ``store.py``). Called by the
-store's ``patch``. Simplifications, on purpose: a strategic merge patch merges maps like a JSON merge
-patch and replaces lists (no merge by ``name``); server-side apply merges the applied configuration into
-the live object the same way and records one ``managedFields`` entry per field manager, without
-conflict detection.
+stored object (the store shares unchanged subtrees between versions, see ``store.py``). Called by
+``verbs.py`` and by :class:`~nautilus_core.testing.KubeEmulator`. A strategic merge patch follows the
+kind's patch metadata (``openapi.PatchNode``: containers by name, ports by containerPort, ...), with
+``$patch``, ``$retainKeys``, ``$deleteFromPrimitiveList`` and ``$setElementOrder``; without schemas
+(custom resources, or kubernetes-validate absent) it merges maps and replaces lists. Server-side apply
+lives in ``server_side_apply.py``.
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ import orjson
 import yaml
 
 from nautilus_core.testing import field_validation, openapi, patching
+from nautilus_core.testing import server_side_apply as ssa
 from nautilus_core.testing import status as st
 from nautilus_core.testing.logs import LogStore
-from nautilus_core.testing.object_rules import now_rfc3339
 from nautilus_core.testing.resources import ResourceType
 from nautilus_core.testing.selectors import Matcher, combine, parse_field_selector, parse_label_selector
 from nautilus_core.testing.store import Obj, ObjectStore
@@ -70,9 +70,15 @@ def matcher_for(rtype: ResourceType, params: dict[str, str], name: str | None = 
 class Verbs:
     """The verbs over one store (and its logs); every method returns a complete aiohttp response."""
 
-    def __init__(self, store: ObjectStore, logs: LogStore) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        logs: LogStore,
+        schemas: Callable[[ResourceType], dict[str, Any] | None] = lambda rtype: None,
+    ) -> None:
         self.store = store
         self.logs = logs
+        self.schemas = schemas  # a CRD version's openAPIV3Schema (crd.CustomResources.schema_for)
 
     def list(
         self, rtype: ResourceType, namespace: str | None, params: dict[str, str]
@@ -116,7 +122,7 @@ class Verbs:
         self, rtype: ResourceType, namespace: str | None, body: Any, params: dict[str, str]
     ) -> aiohttp.web.Response:
         def write() -> Any:
-            pruned = openapi.report_unknown(rtype, body)
+            pruned = self._owned(rtype, None, openapi.report_unknown(rtype, body), params)
             return self.store.create(rtype, namespace, pruned, dry_run=bool(params.get("dryRun")))
 
         return self._write(rtype, params, write, 201)
@@ -134,10 +140,18 @@ class Verbs:
             return self._scale_update(rtype, namespace, name, lambda scale: body, params)
 
         def write() -> Any:
-            pruned = openapi.report_unknown(rtype, body)
-            return self.store.update(
-                rtype, namespace, name, pruned, subresource=subresource, dry_run=bool(params.get("dryRun"))
-            )
+            with self.store.lock:
+                pruned = self._owned(
+                    rtype, self.store.get(rtype, namespace, name), openapi.report_unknown(rtype, body), params
+                )
+                return self.store.update(
+                    rtype,
+                    namespace,
+                    name,
+                    pruned,
+                    subresource=subresource,
+                    dry_run=bool(params.get("dryRun")),
+                )
 
         return self._write(rtype, params, write)
 
@@ -169,12 +183,23 @@ class Verbs:
             with self.store.lock:
                 old = self.store.get(rtype, namespace, name)
                 patched = patching.apply_patch(patch_type, old, body, openapi.patch_schema(rtype))
-                pruned = openapi.report_unknown(rtype, patched)
+                pruned = self._owned(rtype, old, openapi.report_unknown(rtype, patched), params)
                 return self.store.update(
                     rtype, namespace, name, pruned, subresource=subresource, dry_run=dry_run
                 )
 
         return self._write(rtype, params, write)
+
+    def _list_schema(self, rtype: ResourceType) -> openapi.PatchNode | None:
+        custom = self.schemas(rtype)
+        return openapi.PatchNode(custom, {}) if custom else openapi.patch_schema(rtype)
+
+    def _owned(self, rtype: ResourceType, old: Obj | None, new: Any, params: dict[str, str]) -> Any:
+        """``new`` with the request's ``fieldManager`` (if any) owning the fields it changes."""
+        manager = params.get("fieldManager")
+        if not manager or not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
+            return new
+        return ssa.record_update(old, new, manager, rtype.api_version, self._list_schema(rtype))
 
     def _apply(
         self,
@@ -189,46 +214,27 @@ class Verbs:
         manager = params.get("fieldManager")
         if not manager:
             raise st.bad_request("PATCH, application/apply-patch+yaml requires the fieldManager parameter")
-        if not isinstance(body, dict):
+        if not isinstance(body, dict) or not isinstance(body.get("metadata") or {}, dict):
             raise st.bad_request("an apply patch must be an object")
         meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
         if meta.get("name", name) != name:
             raise st.bad_request(
                 f"the name of the object ({meta.get('name')}) does not match the URL ({name})"
             )
-        entry = {
-            "manager": manager,
-            "operation": "Apply",
-            "apiVersion": rtype.api_version,
-            "time": now_rfc3339(),
-            "fieldsType": "FieldsV1",
-            "fieldsV1": {},
-        }
-        if subresource is not None:
-            entry["subresource"] = subresource
+        body = openapi.report_unknown(rtype, {**body, "metadata": meta})
+        schema = self._list_schema(rtype)
+        skip_status = "status" in rtype.subresources and subresource != "status"
+        force = _truthy(params, "force")
         with self.store.lock:
             try:
                 old = self.store.get(rtype, namespace, name)
             except st.ApiError as error:
                 if error.code != 404 or subresource is not None:
                     raise
+                entry = ssa.created_entry(body, manager, rtype.api_version, schema, skip_status)
                 created = {**body, "metadata": {**meta, "name": name, "managedFields": [entry]}}
                 return respond(self.store.create(rtype, namespace, created, dry_run=dry_run), 201)
-            fields = [
-                f
-                for f in old["metadata"].get("managedFields") or []
-                if not (f.get("manager") == manager and f.get("operation") == "Apply")
-            ]
-            known = next(
-                (
-                    f
-                    for f in old["metadata"].get("managedFields") or []
-                    if f.get("manager") == manager and f.get("operation") == "Apply"
-                ),
-                None,
-            )
-            meta["managedFields"] = [*fields, known or entry]
-            merged = patching.merge_patch(old, {**body, "metadata": meta})
+            merged = ssa.apply(old, body, manager, rtype.api_version, schema, force, subresource, skip_status)
             return respond(
                 self.store.update(rtype, namespace, name, merged, subresource=subresource, dry_run=dry_run)
             )
