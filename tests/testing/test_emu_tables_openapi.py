@@ -12,7 +12,8 @@ from kubernetes.client import ApiException
 from test_emu_crd import widget, widget_crd
 
 from nautilus_core.testing import KubeEmulator
-from nautilus_core.testing.tables import human_duration, json_path
+from nautilus_core.testing.printers import human_duration
+from nautilus_core.testing.tables import json_path
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
 
