@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 from emu_helpers import http
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from kubernetes import client, dynamic, watch
 from kubernetes.client import ApiException
 
 from nautilus_core.testing import KubeEmulator
+from nautilus_core.testing.schema import validate
 
 
 def widget_crd(**version_overrides: Any) -> dict[str, Any]:
@@ -342,3 +345,46 @@ def test_crd_created_by_test_code_is_served_too(
         "example.com", "v1", "default", "widgets", widget("w", {"size": 1})
     )
     assert created["spec"]["color"] == "blue"
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def test_hostile_custom_objects_get_clear_errors_and_never_corrupt_the_store() -> None:
+    """Any JSON as a custom object's spec: 201, 400 or 422, never 500; what is stored obeys the schema."""
+    schema = widget_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    with KubeEmulator() as emu:
+        emu.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
+        emu.create(widget_crd())
+        counter = iter(range(10_000))
+
+        @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(
+            spec=JSON, top=st.dictionaries(st.sampled_from(["status", "extra", "metadata"]), JSON, max_size=2)
+        )
+        def post(spec: Any, top: dict[str, Any]) -> None:
+            body = {**top, **widget(f"w{next(counter)}", spec)}
+            code, answer, _ = http(emu.url, "POST", "/apis/example.com/v1/namespaces/default/widgets", body)
+            assert code in (201, 400, 422), answer
+            if code != 201:
+                assert answer["kind"] == "Status" and answer["message"]
+
+        post()
+        assert emu.handler.failures == []
+        code, listed, _ = http(emu.url, "GET", "/apis/example.com/v1/namespaces/default/widgets")
+        assert code == 200
+        for item in listed["items"]:
+            assert (
+                validate(
+                    schema, {k: v for k, v in item.items() if k not in ("apiVersion", "kind", "metadata")}
+                )
+                == []
+            )
