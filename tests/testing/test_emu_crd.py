@@ -301,6 +301,33 @@ def test_invalid_crds_get_422_naming_the_field(ext: client.ApiextensionsV1Api) -
     }
 
 
+def test_protected_groups_and_builtin_resources_cannot_be_taken(
+    ext: client.ApiextensionsV1Api, apps: client.AppsV1Api
+) -> None:
+    protected = widget_crd()
+    protected["metadata"]["name"] = "widgets.x.k8s.io"
+    protected["spec"]["group"] = "x.k8s.io"
+    with pytest.raises(ApiException) as caught:
+        ext.create_custom_resource_definition(protected)
+    assert [c["field"] for c in status_of(caught.value)["details"]["causes"]] == [
+        "metadata.annotations[api-approved.kubernetes.io]"
+    ]
+    protected["metadata"]["annotations"] = {"api-approved.kubernetes.io": "unapproved, experimental-only"}
+    ext.create_custom_resource_definition(protected)
+
+    shadow = widget_crd()
+    shadow["metadata"] = {
+        "name": "deployments.apps.k8s.io",
+        "annotations": {"api-approved.kubernetes.io": "x"},
+    }
+    shadow["spec"]["group"] = "apps"
+    shadow["spec"]["names"] = {"plural": "deployments", "kind": "Deployment"}
+    with pytest.raises(ApiException) as caught:
+        ext.create_custom_resource_definition(shadow)
+    assert caught.value.status == 422
+    assert apps.list_namespaced_deployment("default").items == []  # still the built-in resource
+
+
 def test_deleting_the_crd_removes_its_objects_and_stops_serving(
     installed: client.V1CustomResourceDefinition,
     ext: client.ApiextensionsV1Api,

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from nautilus_core.testing import field_validation
 from nautilus_core.testing import status as st
-from nautilus_core.testing.resources import ResourceKey, ResourceType, custom_resource
+from nautilus_core.testing.resources import BUILTIN_RESOURCES, ResourceKey, ResourceType, custom_resource
 from nautilus_core.testing.schema import Cause, Schema, apply_defaults, prune, structural_errors, validate
 from nautilus_core.testing.store import Obj, ObjectStore
 
@@ -104,6 +104,7 @@ class CustomResources:
             )
         spec = _defaulted_spec(spec)
         causes = _crd_errors(name, spec, None if old is None else old.get("spec"))
+        causes += _protected(obj, spec)
         if causes:
             raise invalid("CustomResourceDefinition", CRD_KEY[0], name, causes)
         stored = list(((old or {}).get("status") or {}).get("storedVersions") or [])
@@ -305,6 +306,37 @@ def _crd_errors(name: str, spec: dict[str, Any], old_spec: Any) -> list[Cause]:
                             "Required value",
                         )
                     )
+    return causes
+
+
+def _protected(obj: Obj, spec: dict[str, Any]) -> list[Cause]:
+    """Groups of Kubernetes itself need the approval annotation; built-in resources cannot be redefined."""
+    group = spec.get("group")
+    if not isinstance(group, str):
+        return []
+    causes = []
+    annotations = obj["metadata"].get("annotations") or {}
+    if (group == "k8s.io" or group.endswith((".k8s.io", ".kubernetes.io"))) and not annotations.get(
+        "api-approved.kubernetes.io"
+    ):
+        causes.append(
+            Cause(
+                "FieldValueRequired",
+                "metadata.annotations[api-approved.kubernetes.io]",
+                'Required value: protected groups must have approval annotation "api-approved.kubernetes.io"',
+            )
+        )
+    plural = (spec.get("names") or {}).get("plural")
+    builtin = {rtype.key for rtype in BUILTIN_RESOURCES}
+    for index, version in enumerate(spec.get("versions") or []):
+        if isinstance(version, dict) and (group, version.get("name"), plural) in builtin:
+            causes.append(
+                Cause(
+                    "FieldValueInvalid",
+                    f"spec.versions[{index}].name",
+                    f'Invalid value: "{version.get("name")}": {plural}.{group} is a built-in resource',
+                )
+            )
     return causes
 
 

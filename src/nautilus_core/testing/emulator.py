@@ -2,9 +2,9 @@
 
 Owns the lifecycle of one emulated cluster (start on a free port, clean stop), the thread-safe API
 tests use to arrange and inspect state (create/get/list/replace/patch/delete objects, logs, custom
-resources; CRDs written to the store are served through ``crd.py``), the test switches (faults, outages, token, history expiry) and kubeconfig files that point
-at it. The HTTP work is done by ``handlers.py`` behind ``server.py`` on an event loop in a background
-thread (``_loop.py``),
+resources; CRDs written to the store are served through ``crd.py``), the test switches (faults,
+outages, token, history expiry) and kubeconfig files that point at it. The HTTP work is done by
+``handlers.py`` behind ``server.py`` on an event loop in a background thread (``_loop.py``),
 private to the emulator or shared by an :class:`~nautilus_core.testing.EmulatedFleet`. Used by tests,
 the pytest plugin (``pytest_plugin.py``) and the fleet generator (``fleet.py``).
 """
