@@ -285,22 +285,7 @@ class EmulatorHandler(kmock.KubernetesScaffold):
         return served
 
     def _serve_openapi(self, rest: str) -> aiohttp.web.Response:
-        if not openapi.available():
-            raise st.ApiError(
-                404, "NotFound", "the server could not find the requested resource (openapi)", {}
-            )
-        served = self._group_versions()
-        git_version = self.settings.git_version
-        if not rest:
-            paths = {}
-            for path, types in served.items():
-                doc = openapi.document(types, self.schemas, git_version)
-                paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={openapi.digest(doc)}"}
-            return respond({"paths": paths})
-        wanted = served.get(rest)
-        if wanted is None:
-            raise st.unknown_resource()
-        return respond(openapi.document(wanted, self.schemas, git_version))
+        return respond(openapi.answer(rest, self._group_versions(), self.schemas, self.settings.git_version))
 
     # -- kmock overrides: errors and discovery -----------------------------------------------------
 

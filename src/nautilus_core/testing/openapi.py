@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from nautilus_core.testing import status as st
 from nautilus_core.testing.resources import ResourceType
 
 Schema = dict[str, Any]
@@ -338,6 +339,30 @@ def _custom_component(rtype: ResourceType, schema: Schema | None) -> Schema:
     component["properties"] = properties
     component["x-kubernetes-group-version-kind"] = [_gvk(rtype)]
     return component
+
+
+def answer(
+    rest: str,
+    served: dict[str, list[ResourceType]],
+    custom_schema: Callable[[ResourceType], Schema | None],
+    git_version: str,
+) -> dict[str, Any]:
+    """``GET /openapi/v3[/<rest>]``: the root index (``rest`` empty) or one group-version's document.
+
+    ``served``: the published types by group-version path (``api/v1``, ``apis/apps/v1``, ...).
+    """
+    if not available():
+        raise st.ApiError(404, "NotFound", "the server could not find the requested resource (openapi)", {})
+    if not rest:
+        paths = {}
+        for path, types in served.items():
+            doc = document(types, custom_schema, git_version)
+            paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={digest(doc)}"}
+        return {"paths": paths}
+    wanted = served.get(rest)
+    if wanted is None:
+        raise st.unknown_resource()
+    return document(wanted, custom_schema, git_version)
 
 
 def digest(doc: dict[str, Any]) -> str:
