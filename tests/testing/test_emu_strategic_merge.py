@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from emu_helpers import http
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from kubernetes import client
 
 from nautilus_core.testing import KubeEmulator
@@ -167,3 +170,49 @@ def test_service_ports_by_port_and_conditions_by_type(
         ("Ready", "True"),
         ("Initialized", "True"),
     ]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+KEYS = st.sampled_from(
+    [
+        "containers",
+        "volumes",
+        "env",
+        "ports",
+        "$patch",
+        "$retainKeys",
+        "$setElementOrder/containers",
+        "name",
+        "$deleteFromPrimitiveList/finalizers",
+        "finalizers",
+        "image",
+    ]
+)
+PATCH = st.recursive(
+    JSON, lambda inner: st.dictionaries(KEYS, inner, max_size=3) | st.lists(inner, max_size=3), max_leaves=10
+)
+
+
+def test_hostile_patches_answer_errors_not_crashes() -> None:
+    """Any patch body of any type: 2xx or a 4xx Status, never a 500; the store keeps serving."""
+    with KubeEmulator() as emu:
+        emu.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
+        emu.create({**pod(), "metadata": {**pod()["metadata"], "namespace": "default"}})
+        url = "/api/v1/namespaces/default/pods/web"
+
+        @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(
+            body=st.dictionaries(st.sampled_from(["spec", "metadata", "status"]), PATCH, max_size=2) | PATCH,
+            kind=st.sampled_from([SMP, "application/merge-patch+json", "application/json-patch+json"]),
+        )
+        def send(body: Any, kind: str) -> None:
+            code, answer, _ = http(emu.url, "PATCH", url, body, kind)
+            assert code < 500, answer
+
+        send()
+        assert emu.handler.failures == []
+        assert http(emu.url, "GET", "/api/v1/namespaces/default/pods")[0] == 200

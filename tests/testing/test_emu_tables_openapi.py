@@ -174,3 +174,11 @@ def test_field_validation_strict_warn_ignore(kube_emulator: KubeEmulator, apps: 
         )
     assert caught.value.status == 400
     assert json.loads(caught.value.body)["message"] == 'strict decoding error: unknown field "spec.nope"'
+
+
+def test_warnings_about_hostile_field_names_are_escaped(kube_emulator: KubeEmulator) -> None:
+    """An unknown field named with a newline or quote must not break (or inject into) the headers."""
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, 'x"\ny\x1f': 1}
+    code, _, headers = http(kube_emulator.url, "POST", "/api/v1/namespaces/default/configmaps", body)
+    assert code == 201
+    assert headers["warning"] == ['299 - "unknown field \\"x\\u0022\\u000ay\\u001f\\""']

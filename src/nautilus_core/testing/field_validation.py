@@ -28,7 +28,17 @@ class Collector:
     def headers(self) -> list[tuple[str, str]]:
         if self.mode != "Warn":
             return []
-        return [("Warning", f'299 - "unknown field \\"{path}\\""') for path in dict.fromkeys(self.unknown)]
+        return [
+            ("Warning", f'299 - "unknown field \\"{_quoted(path)}\\""')
+            for path in dict.fromkeys(self.unknown)
+        ]
+
+
+def _quoted(text: str) -> str:
+    """A field name safe inside a quoted header value: printable ASCII, the rest escaped as \\uXXXX."""
+    return "".join(
+        char if " " <= char <= "~" and char not in '"\\' else f"\\u{ord(char):04x}" for char in text
+    )
 
 
 _current: ContextVar[Collector | None] = ContextVar("nautilus_emulator_field_validation", default=None)

@@ -106,8 +106,10 @@ def strategic_merge_patch(target: Any, patch: Any, meta: PatchMeta | None = None
             result[key] = value
     for key, value in patch.items():
         field = key.partition("/")[2]
+        if not isinstance(value, list):
+            continue
         if key.startswith("$deleteFromPrimitiveList/") and isinstance(result.get(field), list):
-            result[field] = [item for item in result[field] if item not in (value or [])]
+            result[field] = [item for item in result[field] if item not in value]
         elif key.startswith("$setElementOrder/") and isinstance(result.get(field), list):
             child = meta.child(field) if meta is not None else None
             result[field] = _ordered(result[field], value or [], child.merge_key if child else None)

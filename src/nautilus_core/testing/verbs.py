@@ -59,6 +59,15 @@ def parse_body(raw: bytes, content_type: str = JSON) -> Any:
         raise st.bad_request(f"the request body is not valid YAML: {error}") from None
 
 
+def _shaped(obj: Any, what: str) -> Any:
+    """A body or patch result the decoder could read: an object whose metadata is an object (else 400)."""
+    if not isinstance(obj, dict):
+        raise st.bad_request(f"the {what} must be a JSON object, not {type(obj).__name__}")
+    if not isinstance(obj.get("metadata", {}), (dict, type(None))):
+        raise st.bad_request(f"the {what} is not a valid object: metadata must be a JSON object")
+    return obj
+
+
 def matcher_for(rtype: ResourceType, params: dict[str, str], name: str | None = None) -> Matcher | None:
     """The selector predicate of a list/watch request (``name``: a watch on one object)."""
     custom = rtype.group not in ("", "apps", "coordination.k8s.io")
@@ -122,7 +131,7 @@ class Verbs:
         self, rtype: ResourceType, namespace: str | None, body: Any, params: dict[str, str]
     ) -> aiohttp.web.Response:
         def write() -> Any:
-            pruned = self._owned(rtype, None, openapi.report_unknown(rtype, body), params)
+            pruned = self._owned(rtype, None, openapi.report_unknown(rtype, _shaped(body, "body")), params)
             return self.store.create(rtype, namespace, pruned, dry_run=bool(params.get("dryRun")))
 
         return self._write(rtype, params, write, 201)
@@ -142,7 +151,10 @@ class Verbs:
         def write() -> Any:
             with self.store.lock:
                 pruned = self._owned(
-                    rtype, self.store.get(rtype, namespace, name), openapi.report_unknown(rtype, body), params
+                    rtype,
+                    self.store.get(rtype, namespace, name),
+                    openapi.report_unknown(rtype, _shaped(body, "body")),
+                    params,
                 )
                 return self.store.update(
                     rtype,
@@ -183,6 +195,7 @@ class Verbs:
             with self.store.lock:
                 old = self.store.get(rtype, namespace, name)
                 patched = patching.apply_patch(patch_type, old, body, openapi.patch_schema(rtype))
+                patched = _shaped(patched, "patched object")
                 pruned = self._owned(rtype, old, openapi.report_unknown(rtype, patched), params)
                 return self.store.update(
                     rtype, namespace, name, pruned, subresource=subresource, dry_run=dry_run
