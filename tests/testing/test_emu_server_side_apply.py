@@ -104,6 +104,18 @@ def test_updates_with_a_field_manager_take_ownership(
     assert 'conflict with "operator"' in json.loads(caught.value.body)["message"]
 
 
+def test_an_item_of_a_keyed_list_without_its_key_is_refused(apps: client.AppsV1Api) -> None:
+    body = config()
+    body["spec"]["template"]["spec"]["containers"] = [{"image": "example/app:1"}]
+    with pytest.raises(ApiException) as caught:
+        apply(apps, body, "ci")
+    assert caught.value.status == 422
+    assert json.loads(caught.value.body)["message"].startswith(
+        ".spec.template.spec.containers: element 0: associative list with keys has an element that omits "
+        'key field "name"'
+    )
+
+
 def test_kubectl_server_side_apply_conflicts(kubectl: Kubectl) -> None:
     manifest = json.dumps(config(replicas=2))
     assert "serverside-applied" in kubectl.out(

@@ -207,10 +207,19 @@ def test_hostile_patches_answer_errors_not_crashes() -> None:
         @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
         @given(
             body=st.dictionaries(st.sampled_from(["spec", "metadata", "status"]), PATCH, max_size=2) | PATCH,
-            kind=st.sampled_from([SMP, "application/merge-patch+json", "application/json-patch+json"]),
+            kind=st.sampled_from(
+                [
+                    SMP,
+                    "application/merge-patch+json",
+                    "application/json-patch+json",
+                    "application/apply-patch+yaml",
+                ]
+            ),
+            force=st.booleans(),
         )
-        def send(body: Any, kind: str) -> None:
-            code, answer, _ = http(emu.url, "PATCH", url, body, kind)
+        def send(body: Any, kind: str, force: bool) -> None:
+            query = f"?fieldManager=fuzz&force={str(force).lower()}" if "apply" in kind else ""
+            code, answer, _ = http(emu.url, "PATCH", url + query, body, kind)
             assert code < 500, answer
 
         send()

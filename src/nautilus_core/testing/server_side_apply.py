@@ -90,7 +90,14 @@ def _collect(value: Any, node: ListSchema | None, path: Path, paths: set[Path]) 
     if isinstance(value, list) and value:
         keys = _keys(node)
         if keys:
-            for item in value:
+            for index, item in enumerate(value):
+                if not isinstance(item, dict) or keys[0] not in item:
+                    raise st.ApiError(
+                        422,
+                        "Invalid",
+                        f"{show(path)}: element {index}: associative list with keys has an element that "
+                        f'omits key field "{keys[0]}" (and doesn\'t have default value)',
+                    )
                 at = (*path, _item_key(item, keys))
                 paths.add((*at, "."))
                 if isinstance(item, dict):
