@@ -6,8 +6,10 @@ hanging), injected faults, the bearer-token check, then routing. URLs of resourc
 store; everything else (``/``, ``/api``, ``/apis``, ``/apis/<group>``, ``/apis/<group>/<version>``,
 ``/version``, health endpoints, and any reaction a test adds with kmock's DSL) goes to kmock's
 request handling. Discovery answers are built from kmock's resource registry (``self.resources``),
-overridden here for a deterministic preferred version, proper subresource kinds and a configurable
-``gitVersion``. Created by :class:`~nautilus_core.testing.KubeEmulator`.
+overridden here for a deterministic preferred version, proper subresource kinds, the ``all`` category
+and a configurable ``gitVersion``; CRDs (``crd.py``) publish and unpublish their types here. Reads that
+ask for a ``Table`` (kubectl) get one from ``tables.py``, watches included; ``/openapi/v3`` is answered
+by ``openapi.py``. Created by :class:`~nautilus_core.testing.KubeEmulator`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The resource types the API emulator serves, and how they are looked up.
 
 Owns :class:`ResourceType` (group, version, plural, kind, scope, subresources and the few behaviours
-that differ per resource) and the built-in table (core v1, apps/v1, coordination.k8s.io/v1). The store
+that differ per resource: storage version, scale paths and printer columns of CRD-served resources)
+and the built-in table (core v1, apps/v1, batch/v1, rbac.authorization.k8s.io/v1,
+coordination.k8s.io/v1, apiextensions.k8s.io/v1). The store
 (``store.py``) keys objects by resource type, the HTTP layer (``handlers.py``) routes URLs to them and
 publishes them for discovery; ``KubeEmulator.add_resource`` adds custom resources at runtime.
 """

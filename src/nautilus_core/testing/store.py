@@ -3,7 +3,9 @@
 Owns every stored object of one emulated cluster, the global resourceVersion counter, sorted keys for
 paging (``limit``/``continue``), and records every change in its
 :class:`~nautilus_core.testing.history.EventLog`. What a write does to an object is decided by
-``object_rules.py``. Objects are immutable once stored: every change builds a new dict (sharing
+``object_rules.py``, plus the ``hooks`` a resource type may have (CRDs and their custom resources,
+``crd.py``); ``view`` shows an object in the version a client asked for (CRD versions share their
+storage version's objects). Objects are immutable once stored: every change builds a new dict (sharing
 unchanged subtrees with the old one), so readers serialize them without copies and the history keeps
 old versions cheaply. All methods are thread-safe (one RLock):
 the HTTP layer (``handlers.py``, ``watch.py``) calls them on the emulator's event loop, tests call them

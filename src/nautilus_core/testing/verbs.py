@@ -2,8 +2,10 @@
 
 Owns the translation between HTTP requests (query parameters, bodies, content types) and store
 operations, and the JSON the real API server answers: lists with ``continue``/``remainingItemCount``,
-201 on create, ``Status`` on delete of most resources, ``autoscaling/v1`` ``Scale`` objects, server-side
-apply bookkeeping (``managedFields``), the pod log text. Called by ``handlers.py`` once a URL has been
+201 on create, ``Status`` on delete of most resources, ``autoscaling/v1`` ``Scale`` objects (a CRD's
+scale paths too), the pod log text. Every write runs under its ``fieldValidation``
+(``field_validation.py``; unknown fields of built-in kinds are dropped by ``openapi.py``); server-side
+apply and ``fieldManager`` ownership are computed by ``server_side_apply.py``. Called by ``handlers.py`` once a URL has been
 routed to a resource; raises :class:`~nautilus_core.testing.status.ApiError` for every failure.
 """
 

@@ -5,7 +5,8 @@ events after a given ``resourceVersion`` replayed from the store's history, or a
 410 Expired ``Status`` when that version is older than the history), live events filtered by namespace,
 name, label and field selectors (an object leaving the selector is sent as DELETED, one entering as
 ADDED), periodic BOOKMARK events with ``allowWatchBookmarks``, and the end of the stream on
-``timeoutSeconds``, on emulator stop, or abruptly during an outage. Called by ``handlers.py``.
+``timeoutSeconds``, on emulator stop, or abruptly during an outage. Each object is sent as the handler's
+``render`` shows it (another CRD version, or a one-row ``Table`` for kubectl). Called by ``handlers.py``.
 """
 
 from __future__ import annotations
