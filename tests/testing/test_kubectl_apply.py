@@ -158,3 +158,18 @@ def test_replace_and_explain_builtin(kube_emulator: KubeEmulator, kubectl: Kubec
     explained = kubectl.out("explain", "deployment.spec.replicas")
     assert "Number of desired pods" in explained
     assert "FIELD: replicas <integer>" in explained
+
+
+def test_diff_and_server_dry_run_change_nothing(kube_emulator: KubeEmulator, kubectl: Kubectl) -> None:
+    kubectl.out("apply", "-f", "-", stdin=DEPLOYMENT)
+    before = kube_emulator.resource_version
+    changed = DEPLOYMENT.replace("replicas: 2", "replicas: 3")
+    diff = kubectl.run("diff", "-f", "-", stdin=changed, check=False)
+    assert diff.returncode == 1, diff.stderr  # 1: there are differences
+    assert "-  replicas: 2\n+  replicas: 3" in diff.stdout
+    assert kubectl.run("diff", "-f", "-", stdin=DEPLOYMENT, check=False).returncode == 0
+    assert "(server dry run)" in kubectl.out("apply", "--dry-run=server", "-f", "-", stdin=changed)
+    kubectl.out("apply", "--server-side", "--force-conflicts", "--dry-run=server", "-f", "-", stdin=changed)
+    assert kube_emulator.resource_version == before
+    stored = kube_emulator.get("apps/v1", "Deployment", "web", "default")
+    assert stored is not None and stored["spec"]["replicas"] == 2
