@@ -37,7 +37,7 @@ metadata: {name: widgets.example.com}
 spec:
   group: example.com
   scope: Namespaced
-  names: {plural: widgets, kind: Widget, shortNames: [wd]}
+  names: {plural: widgets, kind: Widget, shortNames: [wd], categories: [all]}
   versions:
     - name: v1
       served: true
@@ -125,6 +125,7 @@ def test_apply_a_crd_then_its_objects(kube_emulator: KubeEmulator, kubectl: Kube
     printed = kubectl.out("get", "wd")
     assert printed.splitlines()[0].split() == ["NAME", "SIZE", "COLOR"]
     assert printed.splitlines()[1].split() == ["w1", "3", "blue"]
+    assert "widget.example.com/w1" in kubectl.out("get", "all")  # the CRD puts it in the "all" category
 
     refused = kubectl.run("apply", "-f", "-", stdin=widget.replace("size: 3", "size: 0"), check=False)
     assert refused.returncode == 1

@@ -402,6 +402,7 @@ def _types_of(spec: dict[str, Any]) -> list[ResourceType]:
                 singular=names.get("singular") or rtype.singular,
                 storage=storage,
                 columns=columns,
+                categories=tuple(names.get("categories") or ()),
                 scale_paths=None
                 if not isinstance(scale, dict)
                 else (

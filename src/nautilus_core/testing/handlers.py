@@ -132,6 +132,8 @@ class EmulatorHandler(kmock.KubernetesScaffold):
             singular=rtype.singular,
             verbs=set(rtype.verbs),
             shortnames=set(rtype.short_names),
+            categories=set(rtype.categories)
+            | ({"all"} if (rtype.group, rtype.plural) in _CATEGORY_ALL else set()),
             subresources=set(rtype.subresources),
         )
 
@@ -346,7 +348,7 @@ class EmulatorHandler(kmock.KubernetesScaffold):
                     "namespaced": bool(info.namespaced),
                     "verbs": sorted(info.verbs),
                     "shortNames": sorted(info.shortnames),
-                    **({"categories": ["all"]} if (group, res.plural) in _CATEGORY_ALL else {}),
+                    **({"categories": sorted(info.categories)} if info.categories else {}),
                 }
             )
             for sub in sorted(info.subresources):

@@ -41,6 +41,8 @@ class ResourceType:
     scale_paths: tuple[str, str, str] | None = None
     # additionalPrinterColumns of a custom resource: (name, type, format, description, priority, jsonPath).
     columns: tuple[tuple[str, str, str, str, int, str], ...] = ()
+    # Discovery categories (``kubectl get all`` lists the resources in "all").
+    categories: tuple[str, ...] = ()
 
     @property
     def key(self) -> ResourceKey:
