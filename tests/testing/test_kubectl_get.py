@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -15,10 +16,14 @@ from nautilus_core.testing import KubeEmulator
 
 
 def rows(output: str) -> list[dict[str, str]]:
-    """kubectl's table output as dicts by header (columns are separated by 2+ spaces)."""
+    """kubectl's table output as dicts by header (cells sit under their header; empty cells stay "")."""
     lines = [line for line in output.splitlines() if line.strip()]
-    header = re.split(r"\s{2,}", lines[0].strip())
-    return [dict(zip(header, re.split(r"\s{2,}", line.strip()), strict=False)) for line in lines[1:]]
+    names = re.split(r"\s{2,}", lines[0].strip())
+    starts: list[int] = []
+    for name in names:
+        starts.append(lines[0].index(name, starts[-1] + 1 if starts else 0))
+    bounds = list(zip(starts, [*starts[1:], None], strict=True))
+    return [{n: line[a:b].strip() for n, (a, b) in zip(names, bounds, strict=True)} for line in lines[1:]]
 
 
 def ago(minutes: int) -> str:
@@ -197,3 +202,37 @@ def test_get_watch_prints_changes_until_the_request_times_out(
         watching.kill()
     events = [(row["EVENT"], row["NAME"]) for row in rows(output)]
     assert events == [("ADDED", "live"), ("MODIFIED", "live"), ("DELETED", "live")]
+
+
+def test_get_access_control_leases_and_events(kube_emulator: KubeEmulator, kubectl: Kubectl) -> None:
+    kubectl.out("create", "namespace", "nautilus")
+    kubectl.out("apply", "-f", str(Path(__file__).resolve().parents[2] / "deploy/controller/rbac.yaml"))
+    [binding] = rows(kubectl.out("get", "rolebindings", "-n", "nautilus", "-o", "wide"))
+    assert binding["ROLE"] == "Role/nautilus-controller-lease"
+    assert binding["SERVICEACCOUNTS"] == "nautilus/nautilus-controller"
+    [account] = rows(kubectl.out("get", "serviceaccounts", "-n", "nautilus"))
+    assert account["SECRETS"] == "0"
+    assert kubectl.out("get", "roles", "-n", "nautilus").splitlines()[0].split() == ["NAME", "CREATED", "AT"]
+    kube_emulator.create(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "nautilus-controller", "namespace": "nautilus"},
+            "spec": {"holderIdentity": "pod-a"},
+        }
+    )
+    assert rows(kubectl.out("get", "leases", "-n", "nautilus"))[0]["HOLDER"] == "pod-a"
+    kube_emulator.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "e1", "namespace": "nautilus"},
+            "involvedObject": {"kind": "Pod", "name": "web"},
+            "type": "Warning",
+            "reason": "BackOff",
+            "message": "Back-off restarting failed container",
+            "lastTimestamp": ago(40),
+        }
+    )
+    [event] = rows(kubectl.out("get", "events", "-n", "nautilus"))
+    assert (event["TYPE"], event["REASON"], event["OBJECT"]) == ("Warning", "BackOff", "pod/web")

@@ -2,10 +2,11 @@
 
 Owns the ``meta.k8s.io/v1`` ``Table`` answers a client gets when it asks with
 ``Accept: application/json;as=Table;v=v1;g=meta.k8s.io`` (kubectl always does): the column definitions
-and cells the real server's printers produce (the built-in kinds' printers are in ``printers.py``),
-custom resources' columns (their CRD's ``additionalPrinterColumns``, simple JSONPaths) and NAME/AGE
-for the rest. Each row carries the object's metadata (``PartialObjectMetadata``), or the
-whole object with ``includeObject=Object``. Called by ``handlers.py`` for get, list and watch.
+and cells the real server's printers produce (the built-in kinds' printers are in ``printers.py`` and
+``printers_misc.py``), custom resources' columns (their CRD's ``additionalPrinterColumns``, simple
+JSONPaths) and NAME/AGE for the rest. Each row carries the object's metadata
+(``PartialObjectMetadata``), or the whole object with ``includeObject=Object``. Called by
+``handlers.py`` for get, list and watch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import orjson
 
 from nautilus_core.testing.printers import AGE_COLUMN, NAME_COLUMN, PRINTERS, Column, Obj, Printer, age, since
+from nautilus_core.testing.printers_misc import MISC_PRINTERS
 from nautilus_core.testing.resources import ResourceType
 
 
@@ -76,7 +78,8 @@ def _cell(kind: str, values: list[Any], now: datetime) -> Any:
 
 
 def _printer(rtype: ResourceType) -> Printer:
-    known = PRINTERS.get((rtype.group, rtype.kind)) if not rtype.storage else None
+    key = (rtype.group, rtype.kind)
+    known = None if rtype.storage else PRINTERS.get(key) or MISC_PRINTERS.get(key)
     if known is not None:
         return known
     if rtype.columns:
