@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ from test_emu_crd import widget, widget_crd
 
 from nautilus_core.testing import KubeEmulator
 from nautilus_core.testing.printers import human_duration
-from nautilus_core.testing.tables import json_path
+from nautilus_core.testing.resources import ResourceType
+from nautilus_core.testing.tables import json_path, table
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
 
@@ -182,3 +184,48 @@ def test_warnings_about_hostile_field_names_are_escaped(kube_emulator: KubeEmula
     code, _, headers = http(kube_emulator.url, "POST", "/api/v1/namespaces/default/configmaps", body)
     assert code == 201
     assert headers["warning"] == ['299 - "unknown field \\"x\\u0022\\u000ay\\u001f\\""']
+
+
+@pytest.mark.parametrize(
+    ("rtype", "obj", "cells"),
+    [
+        (
+            ResourceType("apps", "v1", "daemonsets", "DaemonSet"),
+            {"status": {"desiredNumberScheduled": 3, "currentNumberScheduled": 3, "numberReady": 2}},
+            ["ds", 3, 3, 2, 0, 0, "<none>"],
+        ),
+        (
+            ResourceType("networking.k8s.io", "v1", "ingresses", "Ingress"),
+            {"spec": {"ingressClassName": "nginx", "rules": [{"host": "a.example"}], "tls": [{}]}},
+            ["ds", "nginx", "a.example", "", "80, 443"],
+        ),
+        (
+            ResourceType("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler"),
+            {
+                "spec": {
+                    "scaleTargetRef": {"kind": "Deployment", "name": "web"},
+                    "minReplicas": 2,
+                    "maxReplicas": 5,
+                    "metrics": [
+                        {
+                            "type": "Resource",
+                            "resource": {"name": "cpu", "target": {"averageUtilization": 80}},
+                        }
+                    ],
+                },
+                "status": {"currentReplicas": 3},
+            },
+            ["ds", "Deployment/web", "cpu: <unknown>/80%", 2, 5, 3],
+        ),
+        (
+            ResourceType("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"),
+            {"spec": {"minAvailable": 1}, "status": {"disruptionsAllowed": 1}},
+            ["ds", 1, "N/A", 1],
+        ),
+    ],
+)
+def test_printers_of_kinds_served_later(rtype: ResourceType, obj: dict[str, Any], cells: list[Any]) -> None:
+    full = {"metadata": {"name": "ds", "creationTimestamp": "2010-01-01T00:00:00Z"}, **obj}
+    [row] = table(rtype, [full], {})["rows"]
+    assert row["cells"][: len(cells)] == cells
+    assert re.fullmatch(r"\d+y", row["cells"][-1])  # the age: over 8 years, in years

@@ -1,9 +1,11 @@
-"""More per-kind printers of the emulator's tables: access control, storage, leases and events.
+"""More per-kind printers of the emulator's tables: access control, storage, leases, events, and more.
 
 Owns the kubectl columns of ServiceAccounts (SECRETS), Roles and ClusterRoles (CREATED AT),
 RoleBindings and ClusterRoleBindings (ROLE; USERS, GROUPS, SERVICEACCOUNTS when wide), Leases
-(HOLDER), PersistentVolumeClaims (STATUS, VOLUME, CAPACITY, ACCESS MODES, STORAGECLASS) and core
-Events (LAST SEEN, TYPE, REASON, OBJECT, MESSAGE). Looked up by ``tables.py`` after ``printers.py``.
+(HOLDER), PersistentVolumeClaims (STATUS, VOLUME, CAPACITY, ACCESS MODES, STORAGECLASS), core Events
+(LAST SEEN, TYPE, REASON, OBJECT, MESSAGE), DaemonSets, Ingresses, HorizontalPodAutoscalers and
+PodDisruptionBudgets (for when those resources are served). Looked up by ``tables.py`` after
+``printers.py``.
 """
 
 from __future__ import annotations
@@ -79,7 +81,117 @@ def _event(obj: Obj, now: datetime) -> list[Any]:
     ]
 
 
+def _daemonset(obj: Obj, now: datetime) -> list[Any]:
+    status = obj.get("status") or {}
+    template = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    selector = ",".join(f"{k}={v}" for k, v in sorted((template.get("nodeSelector") or {}).items()))
+    return [
+        status.get("desiredNumberScheduled", 0),
+        status.get("currentNumberScheduled", 0),
+        status.get("numberReady", 0),
+        status.get("updatedNumberScheduled", 0),
+        status.get("numberAvailable", 0),
+        selector or "<none>",
+        age(obj, now),
+    ]
+
+
+def _ingress(obj: Obj, now: datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    hosts = [rule.get("host") for rule in spec.get("rules") or [] if rule.get("host")]
+    ingress = (status.get("loadBalancer") or {}).get("ingress") or []
+    addresses = [i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")]
+    return [
+        spec.get("ingressClassName") or "<none>",
+        ",".join(hosts) or "*",
+        ",".join(addresses),
+        "80, 443" if spec.get("tls") else "80",
+        age(obj, now),
+    ]
+
+
+def _hpa(obj: Obj, now: datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    target = spec.get("scaleTargetRef") or {}
+    shown = []
+    current = {
+        (m.get("resource") or {}).get("name"): (m.get("resource") or {}).get("current") or {}
+        for m in status.get("currentMetrics") or []
+        if m.get("type") == "Resource"
+    }
+    for metric in spec.get("metrics") or []:
+        resource = metric.get("resource") or {}
+        if metric.get("type") == "Resource" and "averageUtilization" in (resource.get("target") or {}):
+            now_value = current.get(resource.get("name"), {}).get("averageUtilization")
+            wanted = resource["target"]["averageUtilization"]
+            shown.append(
+                f"{resource.get('name')}: {'<unknown>' if now_value is None else f'{now_value}%'}/{wanted}%"
+            )
+        else:
+            shown.append(f"<{metric.get('type', 'unknown')}>")
+    return [
+        f"{target.get('kind', '')}/{target.get('name', '')}",
+        ", ".join(shown) or "<none>",
+        spec.get("minReplicas", 1),
+        spec.get("maxReplicas", 0),
+        status.get("currentReplicas", 0),
+        age(obj, now),
+    ]
+
+
+def _pdb(obj: Obj, now: datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return [
+        spec.get("minAvailable", "N/A"),
+        spec.get("maxUnavailable", "N/A"),
+        status.get("disruptionsAllowed", 0),
+        age(obj, now),
+    ]
+
+
 MISC_PRINTERS: dict[tuple[str, str], Printer] = {
+    ("apps", "DaemonSet"): (
+        [
+            ("Desired", "integer", "Number of nodes that should run the pod.", 0),
+            ("Current", "integer", "Number of nodes running the pod.", 0),
+            ("Ready", "integer", "Number of nodes with a ready pod.", 0),
+            ("Up-to-date", "integer", "Number of nodes with the updated pod.", 0),
+            ("Available", "integer", "Number of nodes with an available pod.", 0),
+            ("Node Selector", "string", "The node selector of the pods.", 0),
+            AGE_COLUMN,
+        ],
+        _daemonset,
+    ),
+    ("networking.k8s.io", "Ingress"): (
+        [
+            ("Class", "string", "The ingress class.", 0),
+            ("Hosts", "string", "The hosts of the rules.", 0),
+            ("Address", "string", "The load balancer addresses.", 0),
+            ("Ports", "string", "The ports served.", 0),
+            AGE_COLUMN,
+        ],
+        _ingress,
+    ),
+    ("autoscaling", "HorizontalPodAutoscaler"): (
+        [
+            ("Reference", "string", "The scaled resource.", 0),
+            ("Targets", "string", "Current and target metric values.", 0),
+            ("MinPods", "integer", "The lower replica limit.", 0),
+            ("MaxPods", "integer", "The upper replica limit.", 0),
+            ("Replicas", "integer", "The current number of replicas.", 0),
+            AGE_COLUMN,
+        ],
+        _hpa,
+    ),
+    ("policy", "PodDisruptionBudget"): (
+        [
+            ("Min Available", "string", "The minimum number of available pods.", 0),
+            ("Max Unavailable", "string", "The maximum number of unavailable pods.", 0),
+            ("Allowed Disruptions", "integer", "How many pods may be disrupted now.", 0),
+            AGE_COLUMN,
+        ],
+        _pdb,
+    ),
     ("", "ServiceAccount"): (
         [("Secrets", "integer", "The number of secrets of the service account.", 0), AGE_COLUMN],
         lambda obj, now: [len(obj.get("secrets") or []), age(obj, now)],
