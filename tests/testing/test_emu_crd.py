@@ -195,9 +195,10 @@ def test_invalid_custom_objects_get_422_naming_the_field(
 def test_status_and_scale_subresources(
     installed: client.V1CustomResourceDefinition, custom: client.CustomObjectsApi
 ) -> None:
-    custom.create_namespaced_custom_object(
-        "example.com", "v1", "default", "widgets", widget("w", {"size": 2})
+    created = custom.create_namespaced_custom_object(
+        "example.com", "v1", "default", "widgets", {**widget("w", {"size": 2}), "status": {"replicas": 7}}
     )
+    assert "status" not in created  # status sent on create is ignored
     # status on the main resource is ignored; the status subresource takes it (validated too)
     custom.patch_namespaced_custom_object(
         "example.com", "v1", "default", "widgets", "w", {"spec": {"size": 4}, "status": {"replicas": 9}}

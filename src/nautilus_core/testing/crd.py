@@ -165,7 +165,9 @@ class _CrdHooks:
     def __init__(self, owner: CustomResources) -> None:
         self.owner = owner
 
-    def prepare(self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None) -> Obj:
+    def prepare(
+        self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None, trusted: bool
+    ) -> Obj:
         return self.owner.prepare_crd(obj, old)
 
     def changed(self, rtype: ResourceType, obj: Obj, removed: bool) -> None:
@@ -176,7 +178,11 @@ class _ObjectHooks:
     def __init__(self, owner: CustomResources) -> None:
         self.owner = owner
 
-    def prepare(self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None) -> Obj:
+    def prepare(
+        self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None, trusted: bool
+    ) -> Obj:
+        if old is None and not trusted and "status" in rtype.subresources and "status" in obj:
+            obj = {key: value for key, value in obj.items() if key != "status"}  # status comes via /status
         return self.owner.prepare_object(rtype, obj, subresource)
 
     def changed(self, rtype: ResourceType, obj: Obj, removed: bool) -> None:

@@ -38,8 +38,12 @@ Objs = list[Obj]  # an alias: the method named ``list`` shadows the builtin insi
 class TypeHooks(Protocol):
     """What a resource with its own write rules adds (CRDs and custom resources, see ``crd.py``)."""
 
-    def prepare(self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None) -> Obj:
-        """The object to store (validated, pruned, defaulted); raises ApiError to refuse the write."""
+    def prepare(
+        self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None, trusted: bool
+    ) -> Obj:
+        """The object to store (validated, pruned, defaulted); raises ApiError to refuse the write.
+
+        ``trusted``: written by test code through ``KubeEmulator`` (may set status on create)."""
 
     def changed(self, rtype: ResourceType, obj: Obj, removed: bool) -> None:
         """Called under the store's lock after ``obj`` was stored or removed."""
@@ -279,7 +283,7 @@ class ObjectStore:
             obj = new_object(rtype, namespace, body, trusted, self._random)
             hooks = self.hooks.get(rtype.store_key)
             if hooks is not None:
-                obj = hooks.prepare(rtype, obj, None, None)
+                obj = hooks.prepare(rtype, obj, None, None, trusted)
             meta = obj["metadata"]
             if (meta.get("namespace", ""), meta["name"]) in self._objects[rtype.store_key]:
                 raise st.already_exists(rtype.plural, rtype.group, meta["name"])
@@ -312,7 +316,7 @@ class ObjectStore:
             result = updated_object(rtype, old, new, subresource, trusted)
             hooks = self.hooks.get(rtype.store_key)
             if hooks is not None:
-                result = hooks.prepare(rtype, result, old, subresource)
+                result = hooks.prepare(rtype, result, old, subresource, trusted)
             if result == old:
                 return old
             if dry_run:
