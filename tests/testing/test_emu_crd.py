@@ -348,6 +348,24 @@ def test_deleting_the_crd_removes_its_objects_and_stops_serving(
     assert custom.list_namespaced_custom_object("example.com", "v1", "default", "widgets")["items"] == []
 
 
+def test_moving_the_storage_version_keeps_the_objects(
+    installed: client.V1CustomResourceDefinition,
+    ext: client.ApiextensionsV1Api,
+    custom: client.CustomObjectsApi,
+) -> None:
+    custom.create_namespaced_custom_object(
+        "example.com", "v1", "default", "widgets", widget("w", {"size": 1})
+    )
+    crd = ext.read_custom_resource_definition("widgets.example.com")
+    crd.spec.versions[0].storage = False
+    crd.spec.versions[1].storage = True
+    moved = ext.replace_custom_resource_definition("widgets.example.com", crd)
+    assert moved.status.stored_versions == ["v1", "v1beta1"]
+    for version in ("v1", "v1beta1"):
+        listed = custom.list_namespaced_custom_object("example.com", version, "default", "widgets")
+        assert [item["metadata"]["name"] for item in listed["items"]] == ["w"]
+
+
 def test_unserving_a_version_removes_it_from_discovery(
     installed: client.V1CustomResourceDefinition,
     ext: client.ApiextensionsV1Api,

@@ -116,7 +116,11 @@ class CustomResources:
     def crd_changed(self, obj: Obj, removed: bool) -> None:
         name = obj["metadata"]["name"]
         old_types = self._served.pop(name, [])
-        new_types = [] if removed or obj["metadata"].get("deletionTimestamp") else _types_of(obj["spec"])
+        new_types = (
+            []
+            if removed or obj["metadata"].get("deletionTimestamp")
+            else _types_of(obj["spec"], _first_stored(obj))
+        )
         keep = {rtype.key for rtype in new_types}
         if removed or not keep:
             for rtype in old_types[:1]:
@@ -373,9 +377,14 @@ def _crd_status(obj: Obj, spec: dict[str, Any], stored: list[str]) -> dict[str, 
     }
 
 
-def _types_of(spec: dict[str, Any]) -> list[ResourceType]:
+def _first_stored(obj: Obj) -> str:
+    """Where the objects live: the first storage version, so moving the storage version keeps them."""
+    stored = (obj.get("status") or {}).get("storedVersions") or []
+    return str(stored[0]) if stored else next(v["name"] for v in obj["spec"]["versions"] if v.get("storage"))
+
+
+def _types_of(spec: dict[str, Any], storage: str) -> list[ResourceType]:
     names = spec["names"]
-    storage = next(v["name"] for v in spec["versions"] if v.get("storage"))
     types = []
     for version in spec["versions"]:
         if not version.get("served"):
