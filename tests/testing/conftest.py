@@ -62,11 +62,10 @@ def custom(api_client: client.ApiClient) -> client.CustomObjectsApi:
 
 @pytest.fixture
 def kubectl(kubeconfig_path: Path, tmp_path: Path, kube_emulator: Any) -> Kubectl:
-    """kubectl (skipped where it is not installed) against ``kube_emulator``, namespace default created."""
+    """kubectl (skipped where it is not installed) against ``kube_emulator`` (which seeds namespace default)."""
     binary = shutil.which("kubectl")
     if binary is None:
         pytest.skip("kubectl is not installed on this machine (the conformance suite drives the real binary)")
     home = tmp_path / "kubectl-home"
     home.mkdir()
-    kube_emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
     return Kubectl(binary, kubeconfig_path, home)

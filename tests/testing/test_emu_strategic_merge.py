@@ -200,7 +200,6 @@ PATCH = st.recursive(
 def test_hostile_patches_answer_errors_not_crashes() -> None:
     """Any patch body of any type: 2xx or a 4xx Status, never a 500; the store keeps serving."""
     with KubeEmulator() as emu:
-        emu.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
         emu.create({**pod(), "metadata": {**pod()["metadata"], "namespace": "default"}})
         url = "/api/v1/namespaces/default/pods/web"
 
