@@ -42,22 +42,48 @@ def pod(**spec: Any) -> dict[str, Any]:
     }
 
 
+def deployment() -> dict[str, Any]:
+    """A Deployment whose pod template is ``pod()``: a pod's spec is immutable, a template's is not."""
+    template = pod()
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": template["metadata"],
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": template["spec"]},
+        },
+    }
+
+
 @pytest.fixture
 def web(core: client.CoreV1Api) -> client.V1Pod:
     return core.create_namespaced_pod("default", pod())
 
 
-def patch(core: client.CoreV1Api, body: Any) -> dict[str, Any]:
-    return core.api_client.sanitize_for_serialization(
-        core.patch_namespaced_pod("web", "default", body, _content_type=SMP)
+@pytest.fixture
+def web_deployment(apps: client.AppsV1Api) -> client.V1Deployment:
+    return apps.create_namespaced_deployment("default", deployment())
+
+
+def patch(apps: client.AppsV1Api, body: Any) -> dict[str, Any]:
+    """Strategic-merge ``body`` into the Deployment; the answer, with ``template`` for its pod spec."""
+    answer = apps.api_client.sanitize_for_serialization(
+        apps.patch_namespaced_deployment("web", "default", body, _content_type=SMP)
     )
+    answer["template"] = answer["spec"]["template"]["spec"]
+    return answer
 
 
-def test_lists_merge_by_their_keys(web: client.V1Pod, core: client.CoreV1Api) -> None:
+def template_patch(spec: Any) -> dict[str, Any]:
+    return {"spec": {"template": {"spec": spec}}}
+
+
+def test_lists_merge_by_their_keys(web_deployment: client.V1Deployment, apps: client.AppsV1Api) -> None:
     patched = patch(
-        core,
-        {
-            "spec": {
+        apps,
+        template_patch(
+            {
                 "containers": [
                     {
                         "name": "app",
@@ -69,41 +95,46 @@ def test_lists_merge_by_their_keys(web: client.V1Pod, core: client.CoreV1Api) ->
                 ],
                 "tolerations": [{"key": "b", "operator": "Exists"}],
             }
-        },
+        ),
     )
-    app, proxy = patched["spec"]["containers"]
+    app, proxy = patched["template"]["containers"]
     assert (app["name"], app["image"], proxy["name"]) == ("app", "example/app:1", "proxy")
     assert app["env"] == [
         {"name": "A", "value": "1"},
         {"name": "B", "value": "two"},
         {"name": "C", "value": "3"},
     ]
-    assert app["ports"] == [{"containerPort": 80}, {"containerPort": 9090, "name": "metrics"}]
+    assert app["ports"] == [  # protocol is the server's default
+        {"containerPort": 80, "protocol": "TCP"},
+        {"containerPort": 9090, "name": "metrics", "protocol": "TCP"},
+    ]
     assert app["volumeMounts"][0] == {"name": "data", "mountPath": "/data", "readOnly": True}
     assert app["args"] == ["--c"]  # args are replaced
-    assert patched["spec"]["tolerations"] == [{"key": "b", "operator": "Exists"}]  # atomic
+    assert patched["template"]["tolerations"] == [{"key": "b", "operator": "Exists"}]  # atomic
 
 
-def test_directives(web: client.V1Pod, core: client.CoreV1Api) -> None:
+def test_directives(web_deployment: client.V1Deployment, apps: client.AppsV1Api) -> None:
     patched = patch(
-        core,
+        apps,
         {
             "metadata": {"$deleteFromPrimitiveList/finalizers": ["x/a"]},
-            "spec": {
-                "containers": [{"name": "proxy", "$patch": "delete"}],
-                "volumes": [{"name": "tmp", "$patch": "delete"}],
-                "$setElementOrder/containers": [{"name": "app"}],
-            },
+            **template_patch(
+                {
+                    "containers": [{"name": "proxy", "$patch": "delete"}],
+                    "volumes": [{"name": "tmp", "$patch": "delete"}],
+                    "$setElementOrder/containers": [{"name": "app"}],
+                }
+            ),
         },
     )
-    assert [c["name"] for c in patched["spec"]["containers"]] == ["app"]
-    assert [v["name"] for v in patched["spec"]["volumes"]] == ["data"]
+    assert [c["name"] for c in patched["template"]["containers"]] == ["app"]
+    assert [v["name"] for v in patched["template"]["volumes"]] == ["data"]
     assert patched["metadata"]["finalizers"] == ["x/b"]
 
-    merged = patch(core, {"metadata": {"finalizers": ["x/c"]}})  # a set: merged, not replaced
+    merged = patch(apps, {"metadata": {"finalizers": ["x/c"]}})  # a set: merged, not replaced
     assert merged["metadata"]["finalizers"] == ["x/b", "x/c"]
-    replaced = patch(core, {"spec": {"volumes": [{"$patch": "replace"}, {"name": "only", "emptyDir": {}}]}})
-    assert replaced["spec"]["volumes"] == [{"name": "only", "emptyDir": {}}]
+    replaced = patch(apps, template_patch({"volumes": [{"$patch": "replace"}, {"name": "only", "emptyDir": {}}]}))
+    assert replaced["template"]["volumes"] == [{"name": "only", "emptyDir": {}}]
 
 
 def test_retain_keys_clears_the_other_member_of_a_union(apps: client.AppsV1Api) -> None:
@@ -145,7 +176,7 @@ def test_service_ports_by_port_and_conditions_by_type(
         "web", "default", {"spec": {"ports": [{"port": 443, "targetPort": 8443}]}}, _content_type=SMP
     )
     assert [(p.port, p.name, p.target_port) for p in service.spec.ports] == [
-        (80, "http", None),
+        (80, "http", 80),  # targetPort defaults to the port
         (443, "https", 8443),
     ]
 
