@@ -103,7 +103,7 @@ def test_client_side_apply_merges_lists_by_their_keys(kube_emulator: KubeEmulato
     assert sorted(containers) == ["app", "debug", "sidecar"]
     assert containers["app"]["image"] == "example/app:2"
     assert containers["app"]["env"] == [{"name": "A", "value": "1"}]
-    assert containers["app"]["ports"] == [{"containerPort": 8080}]
+    assert containers["app"]["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]  # protocol: server default
 
 
 def test_apply_validates_strictly_by_default(kubectl: Kubectl) -> None:

@@ -165,7 +165,12 @@ def test_get_workloads_services_nodes_namespaces(kube_emulator: KubeEmulator, ku
         "v1.30.2",
     )
     namespaces = rows(kubectl.out("get", "namespaces"))
-    assert [(row["NAME"], row["STATUS"]) for row in namespaces] == [("default", "Active")]
+    assert [(row["NAME"], row["STATUS"]) for row in namespaces] == [  # the namespaces every cluster starts with
+        ("default", "Active"),
+        ("kube-node-lease", "Active"),
+        ("kube-public", "Active"),
+        ("kube-system", "Active"),
+    ]
     everything = kubectl.out("get", "all")
     assert "deployment.apps/web" in everything and "service/web" in everything
 
