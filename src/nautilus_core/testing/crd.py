@@ -185,8 +185,6 @@ class _ObjectHooks:
     def prepare(
         self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None, trusted: bool
     ) -> Obj:
-        if old is None and not trusted and "status" in rtype.subresources and "status" in obj:
-            obj = {key: value for key, value in obj.items() if key != "status"}  # status comes via /status
         return self.owner.prepare_object(rtype, obj, subresource)
 
     def changed(self, rtype: ResourceType, obj: Obj, removed: bool) -> None:

@@ -4,9 +4,11 @@ Owns a small type tree per kind (structs, lists, maps, scalars, quantities) cove
 clients write and that the emulator reads back, and :func:`decode`, which walks a body against it and
 raises the 400 ``BadRequest`` the API server answers when a value does not unmarshal:
 ``Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go
-struct field DeploymentSpec.spec.replicas of type int32``. Fields outside the tree are not checked
-(this is not a full OpenAPI schema; unknown fields are neither pruned nor rejected). Called by
-``object_rules.py`` on every write; trusted writes from test code are checked for ``metadata`` only.
+struct field DeploymentSpec.spec.replicas of type int32``; it is the one place that answers a body
+whose ``metadata`` is not an object. Fields outside the tree are not type-checked; unknown fields of
+built-in kinds are dropped and reported to ``fieldValidation`` by ``openapi.py``. Called by
+``object_rules.py`` on every write (trusted writes from test code are checked for ``metadata`` only)
+and by ``verbs.py`` for the metadata of a server-side apply patch.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import aiohttp.web
 import orjson
 import yaml
 
-from nautilus_core.testing import field_validation, openapi, patching
+from nautilus_core.testing import field_validation, go_types, openapi, patching
 from nautilus_core.testing import server_side_apply as ssa
 from nautilus_core.testing import status as st
 from nautilus_core.testing.deletion import check_policy
@@ -62,15 +62,6 @@ def parse_body(raw: bytes, content_type: str = JSON) -> Any:
         return yaml.safe_load(raw)
     except yaml.YAMLError as error:
         raise st.bad_request(f"the request body is not valid YAML: {error}") from None
-
-
-def _shaped(obj: Any, what: str) -> Any:
-    """A body or patch result the decoder could read: an object whose metadata is an object (else 400)."""
-    if not isinstance(obj, dict):
-        raise st.bad_request(f"the {what} must be a JSON object, not {type(obj).__name__}")
-    if not isinstance(obj.get("metadata", {}), (dict, type(None))):
-        raise st.bad_request(f"the {what} is not a valid object: metadata must be a JSON object")
-    return obj
 
 
 def matcher_for(rtype: ResourceType, params: dict[str, str], name: str | None = None) -> Matcher | None:
@@ -167,7 +158,7 @@ class Verbs:
         self, rtype: ResourceType, namespace: str | None, body: Any, params: dict[str, str]
     ) -> aiohttp.web.Response:
         def write() -> Any:
-            pruned = self._owned(rtype, None, openapi.report_unknown(rtype, _shaped(body, "body")), params)
+            pruned = self._owned(rtype, None, openapi.report_unknown(rtype, body), params)
             return self.store.create(rtype, namespace, pruned, dry_run=bool(params.get("dryRun")))
 
         return self._write(rtype, params, write, 201)
@@ -189,7 +180,7 @@ class Verbs:
                 pruned = self._owned(
                     rtype,
                     self.store.get(rtype, namespace, name),
-                    openapi.report_unknown(rtype, _shaped(body, "body")),
+                    openapi.report_unknown(rtype, body),
                     params,
                 )
                 return self.store.update(
@@ -231,7 +222,6 @@ class Verbs:
             with self.store.lock:
                 old = self.store.get(rtype, namespace, name)
                 patched = patching.apply_patch(patch_type, old, body, openapi.patch_schema(rtype))
-                patched = _shaped(patched, "patched object")
                 pruned = self._owned(rtype, old, openapi.report_unknown(rtype, patched), params)
                 return self.store.update(
                     rtype, namespace, name, pruned, subresource=subresource, dry_run=dry_run
@@ -263,8 +253,9 @@ class Verbs:
         manager = params.get("fieldManager")
         if not manager:
             raise st.bad_request("PATCH, application/apply-patch+yaml requires the fieldManager parameter")
-        if not isinstance(body, dict) or not isinstance(body.get("metadata") or {}, dict):
+        if not isinstance(body, dict):
             raise st.bad_request("an apply patch must be an object")
+        go_types.decode(rtype, body, metadata_only=True)  # metadata is read below; the store decodes the rest
         meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
         if meta.get("name", name) != name:
             raise st.bad_request(
