@@ -7,7 +7,7 @@ defaults and status (``NamesAccepted`` and ``Established`` conditions, ``accepte
 discovery, all versions sharing the storage version's objects (conversion strategy None: only
 ``apiVersion`` changes). Every write of a custom resource is pruned, defaulted and validated with its
 version's schema (422 ``Invalid`` with field paths); unknown fields are reported to the
-``fieldValidation`` context (``openapi.py``). Deleting a CRD deletes its objects and stops serving it.
+``fieldValidation`` context (``field_validation.py``). Deleting a CRD deletes its objects and stops serving it.
 
 Wired by :class:`~nautilus_core.testing.KubeEmulator` as store hooks (``ObjectStore.hooks``); the
 handler (``handlers.py``) publishes and unpublishes the types it serves. ``schema_for`` feeds the
@@ -169,9 +169,7 @@ class _CrdHooks:
     def __init__(self, owner: CustomResources) -> None:
         self.owner = owner
 
-    def prepare(
-        self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None, trusted: bool
-    ) -> Obj:
+    def prepare(self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None) -> Obj:
         return self.owner.prepare_crd(obj, old)
 
     def changed(self, rtype: ResourceType, obj: Obj, removed: bool) -> None:
@@ -182,9 +180,7 @@ class _ObjectHooks:
     def __init__(self, owner: CustomResources) -> None:
         self.owner = owner
 
-    def prepare(
-        self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None, trusted: bool
-    ) -> Obj:
+    def prepare(self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None) -> Obj:
         return self.owner.prepare_object(rtype, obj, subresource)
 
     def changed(self, rtype: ResourceType, obj: Obj, removed: bool) -> None:

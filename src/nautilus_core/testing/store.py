@@ -45,12 +45,10 @@ SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 class TypeHooks(Protocol):
     """What a resource with its own write rules adds (CRDs and custom resources, see ``crd.py``)."""
 
-    def prepare(
-        self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None, trusted: bool
-    ) -> Obj:
+    def prepare(self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None) -> Obj:
         """The object to store (validated, pruned, defaulted); raises ApiError to refuse the write.
 
-        ``trusted``: written by test code through ``KubeEmulator`` (may set status on create)."""
+        ``obj`` has passed ``object_rules.py`` already (status sent on create is dropped there)."""
 
     def changed(self, rtype: ResourceType, obj: Obj, removed: bool) -> None:
         """Called under the store's lock after ``obj`` was stored or removed."""
@@ -372,7 +370,7 @@ class ObjectStore:
             obj = new_object(rtype, namespace, body, trusted, self._random)
             hooks = self.hooks.get(rtype.store_key)
             if hooks is not None:
-                obj = hooks.prepare(rtype, obj, None, None, trusted)
+                obj = hooks.prepare(rtype, obj, None, None)
             meta = obj["metadata"]
             if rtype.namespaced and not trusted:
                 deletion.check_namespace(self, meta["namespace"], rtype, meta["name"])
@@ -407,7 +405,7 @@ class ObjectStore:
             result = updated_object(rtype, old, new, subresource, trusted)
             hooks = self.hooks.get(rtype.store_key)
             if hooks is not None:
-                result = hooks.prepare(rtype, result, old, subresource, trusted)
+                result = hooks.prepare(rtype, result, old, subresource)
             if result == old:
                 return old
             if dry_run:
