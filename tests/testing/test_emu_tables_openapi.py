@@ -178,6 +178,33 @@ def test_field_validation_strict_warn_ignore(kube_emulator: KubeEmulator, apps: 
     assert json.loads(caught.value.body)["message"] == 'strict decoding error: unknown field "spec.nope"'
 
 
+@pytest.mark.parametrize("mode", ["Strict", "Warn"])
+def test_a_wrong_type_is_answered_before_unknown_fields(kube_emulator: KubeEmulator, mode: str) -> None:
+    """As the real decoder: the type error (400) wins over unknown fields, whatever fieldValidation says."""
+    body = deployment_body("web")
+    body["spec"]["bogus"] = 1
+    body["spec"]["replicas"] = "three"
+    base = "/apis/apps/v1/namespaces/default/deployments"
+    for method, path in (("POST", base), ("PUT", f"{base}/web")):
+        if method == "PUT":
+            kube_emulator.create({**deployment_body("web"), "metadata": {"name": "web", "namespace": "default"}})
+        code, status, headers = http(kube_emulator.url, method, f"{path}?fieldValidation={mode}", body)
+        assert code == 400, status
+        assert "cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas" in status["message"]
+        assert "warning" not in headers
+    applied = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": body["spec"]}
+    code, status, _ = http(
+        kube_emulator.url,
+        "PATCH",
+        f"{base}/web?fieldManager=me&fieldValidation={mode}",
+        applied,
+        "application/apply-patch+yaml",
+    )
+    assert code == 400 and "DeploymentSpec.spec.replicas" in status["message"], status
+    stored = kube_emulator.get("apps/v1", "Deployment", "web", "default")
+    assert stored is not None and stored["spec"]["replicas"] == 2 and "bogus" not in stored["spec"]  # unchanged
+
+
 def test_warnings_about_hostile_field_names_are_escaped(kube_emulator: KubeEmulator) -> None:
     """An unknown field named with a newline or quote must not break (or inject into) the headers."""
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, 'x"\ny\x1f': 1}

@@ -4,7 +4,8 @@ Owns the translation between HTTP requests (query parameters, bodies, content ty
 operations, and the JSON the real API server answers: lists with ``continue``/``remainingItemCount``,
 201 on create, ``Status`` on delete of most resources, ``autoscaling/v1`` ``Scale`` objects (a CRD's
 scale paths too), the pod log text. Every write runs under its ``fieldValidation``
-(``field_validation.py``; unknown fields of built-in kinds are dropped by ``openapi.py``); server-side
+(``field_validation.py``; bodies are type-checked by ``go_types.py`` first, then unknown fields of
+built-in kinds are dropped by ``openapi.py``); server-side
 apply and ``fieldManager`` ownership are computed by ``server_side_apply.py``. Called by
 ``handlers.py`` once a URL has been routed to a resource; raises
 :class:`~nautilus_core.testing.status.ApiError` for every failure.
@@ -62,6 +63,18 @@ def parse_body(raw: bytes, content_type: str = JSON) -> Any:
         return yaml.safe_load(raw)
     except yaml.YAMLError as error:
         raise st.bad_request(f"the request body is not valid YAML: {error}") from None
+
+
+def _decoded(rtype: ResourceType, obj: Any, subresource: str | None = None) -> Any:
+    """``obj`` type-checked (``go_types``, 400), then without the unknown fields of a built-in kind.
+
+    The order is the real decoder's: a value of the wrong type is answered before unknown fields are
+    reported to ``fieldValidation`` (so Strict never hides a type error). Non-objects pass through
+    to the store, which refuses them.
+    """
+    if isinstance(obj, dict):
+        go_types.decode(rtype, obj, metadata_only=subresource == "status")
+    return openapi.report_unknown(rtype, obj)
 
 
 def matcher_for(rtype: ResourceType, params: dict[str, str], name: str | None = None) -> Matcher | None:
@@ -158,7 +171,7 @@ class Verbs:
         self, rtype: ResourceType, namespace: str | None, body: Any, params: dict[str, str]
     ) -> aiohttp.web.Response:
         def write() -> Any:
-            pruned = self._owned(rtype, None, openapi.report_unknown(rtype, body), params)
+            pruned = self._owned(rtype, None, _decoded(rtype, body), params)
             return self.store.create(rtype, namespace, pruned, dry_run=bool(params.get("dryRun")))
 
         return self._write(rtype, params, write, 201)
@@ -180,7 +193,7 @@ class Verbs:
                 pruned = self._owned(
                     rtype,
                     self.store.get(rtype, namespace, name),
-                    openapi.report_unknown(rtype, body),
+                    _decoded(rtype, body, subresource),
                     params,
                 )
                 return self.store.update(
@@ -222,7 +235,7 @@ class Verbs:
             with self.store.lock:
                 old = self.store.get(rtype, namespace, name)
                 patched = patching.apply_patch(patch_type, old, body, openapi.patch_schema(rtype))
-                pruned = self._owned(rtype, old, openapi.report_unknown(rtype, patched), params)
+                pruned = self._owned(rtype, old, _decoded(rtype, patched, subresource), params)
                 return self.store.update(
                     rtype, namespace, name, pruned, subresource=subresource, dry_run=dry_run
                 )
@@ -255,13 +268,13 @@ class Verbs:
             raise st.bad_request("PATCH, application/apply-patch+yaml requires the fieldManager parameter")
         if not isinstance(body, dict):
             raise st.bad_request("an apply patch must be an object")
-        go_types.decode(rtype, body, metadata_only=True)  # metadata is read below; the store decodes the rest
+        go_types.decode(rtype, body, metadata_only=True)  # its metadata is read below
         meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
         if meta.get("name", name) != name:
             raise st.bad_request(
                 f"the name of the object ({meta.get('name')}) does not match the URL ({name})"
             )
-        body = openapi.report_unknown(rtype, {**body, "metadata": meta})
+        body = _decoded(rtype, {**body, "metadata": meta}, subresource)
         schema = self._list_schema(rtype)
         skip_status = "status" in rtype.subresources and subresource != "status"
         force = _truthy(params, "force")
