@@ -5,10 +5,9 @@ operations, and the JSON the real API server answers: lists with ``continue``/``
 201 on create, ``Status`` on delete of most resources, ``autoscaling/v1`` ``Scale`` objects (a CRD's
 scale paths too), the pod log text. Every write runs under its ``fieldValidation``
 (``field_validation.py``; bodies are type-checked by ``go_types.py`` first, then unknown fields of
-built-in kinds are dropped by ``openapi.py``); server-side
-apply and ``fieldManager`` ownership are computed by ``server_side_apply.py``. Called by
-``handlers.py`` once a URL has been routed to a resource; raises
-:class:`~nautilus_core.testing.status.ApiError` for every failure.
+built-in kinds are dropped by ``openapi.py``); server-side apply and ``fieldManager`` ownership are
+computed by ``server_side_apply.py``. Called by ``handlers.py`` once a URL has been routed to a
+resource; raises :class:`~nautilus_core.testing.status.ApiError` for every failure.
 """
 
 from __future__ import annotations
