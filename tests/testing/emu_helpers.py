@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from typing import Any
 
 
@@ -31,3 +34,27 @@ def deployment_body(name: str, replicas: int = 2) -> dict[str, Any]:
             },
         },
     }
+
+
+def http(
+    base_url: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    content_type: str = "application/json",
+    accept: str = "application/json",
+) -> tuple[int, dict[str, Any], dict[str, list[str]]]:
+    """One raw HTTP request (for content types the typed client cannot send): (code, JSON, headers)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base_url + path, data=data, method=method)
+    request.add_header("Content-Type", content_type)
+    request.add_header("Accept", accept)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            code, raw, headers = answer.status, answer.read(), answer.headers
+    except urllib.error.HTTPError as error:
+        code, raw, headers = error.code, error.read(), error.headers
+    grouped: dict[str, list[str]] = {}
+    for name, value in headers.items():
+        grouped.setdefault(name.lower(), []).append(value)
+    return code, json.loads(raw) if raw else {}, grouped

@@ -127,7 +127,7 @@ def test_server_side_apply_creates_then_merges_and_records_the_manager(core: cli
     assert created.metadata.managed_fields[0].manager == "nautilus"
     merged, status = apply({**manifest, "data": {"b": "2"}})
     assert status == 200
-    assert merged.data == {"a": "1", "b": "2"}
+    assert merged.data == {"b": "2"}  # "a", applied before and no longer sent, is removed
     assert [f.manager for f in merged.metadata.managed_fields] == ["nautilus"]
     again, _ = apply({**manifest, "data": {"b": "2"}})
     assert again.metadata.resource_version == merged.metadata.resource_version  # a no-op apply writes nothing

@@ -190,6 +190,14 @@ def test_bodies_that_do_not_decode_answer_400_and_store_nothing(
         'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal number into Go struct field '
         "ObjectMeta.metadata.name of type string"
     )
+    applied = http.request(
+        "PATCH",
+        f"{url}/pods/p?fieldManager=me",
+        body=json.dumps({**pod_body("p"), "metadata": ["p"]}),
+        headers={"Content-Type": "application/apply-patch+yaml"},
+    )
+    assert applied.status == 400
+    assert "Go struct field Pod.metadata of type v1.ObjectMeta" in json.loads(applied.data)["message"]
     assert core.list_namespaced_pod("default").items == []
     assert core.list_namespaced_config_map("default").items == []
 

@@ -31,7 +31,7 @@ What comes from kmock (the Kubernetes mock server by the kopf author) and what i
   create, 409 on duplicates and stale resourceVersions, PUT, merge/strategic/JSON patch, server-side
   apply, finalizers, status and scale subresources, label/field selectors, limit/continue paging,
   watches with resume, bookmarks, timeouts and 410 Gone, pod logs, lists of declared-but-empty
-  resources; validation with the real 400/422 answers (``schema.py``, ``validation.py``,
+  resources; validation with the real 400/422 answers (``go_types.py``, ``validation.py``,
   ``kind_rules.py``), server defaults and canonical quantities (``defaults.py``), the namespace
   lifecycle and deletion with garbage collection (``deletion.py``), HTTP limits (413, 504), an
   optional KWOK-style simulated cluster (``simulate.py``); plus faults, outages, bearer tokens, the

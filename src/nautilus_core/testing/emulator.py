@@ -2,9 +2,9 @@
 
 Owns the lifecycle of one emulated cluster (start on a free port, clean stop), the thread-safe API
 tests use to arrange and inspect state (create/get/list/replace/patch/delete objects, logs, custom
-resources), the test switches (faults, outages, token, history expiry) and kubeconfig files that point
-at it. The HTTP work is done by ``handlers.py`` behind ``server.py`` on an event loop in a background
-thread (``_loop.py``),
+resources; CRDs written to the store are served through ``crd.py``), the test switches (faults,
+outages, token, history expiry) and kubeconfig files that point at it. The HTTP work is done by
+``handlers.py`` behind ``server.py`` on an event loop in a background thread (``_loop.py``),
 private to the emulator or shared by an :class:`~nautilus_core.testing.EmulatedFleet`. Used by tests,
 the pytest plugin (``pytest_plugin.py``) and the fleet generator (``fleet.py``).
 """
@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nautilus_core.testing import kubeconfig, patching
+from nautilus_core.testing import kubeconfig, openapi, patching
 from nautilus_core.testing._loop import LoopThread
+from nautilus_core.testing.crd import CustomResources, LoopPublisher
 from nautilus_core.testing.faults import Fault, FaultSet, Journal, Outage
 from nautilus_core.testing.handlers import EmulatorHandler, Settings
 from nautilus_core.testing.logs import LogStore
@@ -62,6 +63,7 @@ class KubeEmulator:
         self.name = name
         self.store = ObjectStore(history_size)
         self.store.seed_system_namespaces()
+        self.crds = CustomResources(self.store)
         self.logs = LogStore()
         self.faults = FaultSet()
         self.requests = Journal()
@@ -95,9 +97,11 @@ class KubeEmulator:
             faults=self.faults,
             journal=self.requests,
             settings=self.settings,
+            schemas=self.crds.schema_for,
         )
         for rtype in self.store.types():
             handler.publish(rtype)
+        self.crds.publisher = LoopPublisher(handler, self._loop.loop)
         server = EmulatorServer(handler, self._wanted_port)
         await server.start()
         self._server = server
@@ -109,6 +113,7 @@ class KubeEmulator:
         server, self._server = self._server, None
         if server is not None:
             self._loop.run(server.stop())
+        self.crds.publisher = None
         if self._own_loop:
             self._loop.stop()
 
@@ -252,7 +257,9 @@ class KubeEmulator:
         content_type = patching.PATCH_TYPES[patch_type]
         with self.store.lock:
             old = self.store.get(rtype, namespace, name)
-            patched = patching.apply_patch(content_type, old, patching.deep_copy(patch))
+            patched = patching.apply_patch(
+                content_type, old, patching.deep_copy(patch), openapi.patch_schema(rtype)
+            )
             return patching.deep_copy(self.store.update(rtype, namespace, name, patched, trusted=True))
 
     def delete(

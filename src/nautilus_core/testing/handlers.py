@@ -6,8 +6,10 @@ hanging), injected faults, the bearer-token check, then routing. URLs of resourc
 store; everything else (``/``, ``/api``, ``/apis``, ``/apis/<group>``, ``/apis/<group>/<version>``,
 ``/version``, health endpoints, and any reaction a test adds with kmock's DSL) goes to kmock's
 request handling. Discovery answers are built from kmock's resource registry (``self.resources``),
-overridden here for a deterministic preferred version, proper subresource kinds and a configurable
-``gitVersion``. Created by :class:`~nautilus_core.testing.KubeEmulator`.
+overridden here for a deterministic preferred version, proper subresource kinds, the ``all`` category
+and a configurable ``gitVersion``; CRDs (``crd.py``) publish and unpublish their types here. Reads that
+ask for a ``Table`` (kubectl) get one from ``tables.py``, watches included; ``/openapi/v3`` is answered
+by ``openapi.py``. Created by :class:`~nautilus_core.testing.KubeEmulator`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -23,6 +26,7 @@ import attrs
 import kmock
 import orjson
 
+from nautilus_core.testing import openapi, tables
 from nautilus_core.testing import status as st
 from nautilus_core.testing.deletion import NAMESPACE_KEY, finalize_namespace
 from nautilus_core.testing.faults import Fault, FaultSet, Journal, RequestRecord
@@ -32,6 +36,17 @@ from nautilus_core.testing.store import ObjectStore
 from nautilus_core.testing.verbs import Verbs, matcher_for, parse_body, respond
 from nautilus_core.testing.watch import serve_watch
 
+# What ``kubectl get all`` lists.
+_CATEGORY_ALL = {
+    ("", "pods"),
+    ("", "services"),
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("apps", "replicasets"),
+    ("apps", "daemonsets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+}
 _SUBRESOURCE_VERBS = {
     "status": ["get", "patch", "update"],
     "scale": ["get", "patch", "update"],
@@ -92,12 +107,14 @@ class EmulatorHandler(kmock.KubernetesScaffold):
     journal: Journal
     settings: Settings
     stopping: asyncio.Event | None = None
+    # The openAPIV3Schema of a CRD-served version (crd.CustomResources.schema_for), for /openapi/v3.
+    schemas: Callable[[ResourceType], dict[str, Any] | None] = lambda rtype: None
     verbs: Verbs = attrs.field(init=False)
     failures: list[Exception] = attrs.field(init=False, factory=list)  # unexpected errors, for debugging
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        self.verbs = Verbs(self.store, self.logs)
+        self.verbs = Verbs(self.store, self.logs, self.schemas)
         # The Python client asks for discovery documents with a trailing slash.
         self.fallback["get /version/"] << self._serve_server_version
         self.fallback["get /api/"] << self._serve_api
@@ -116,8 +133,16 @@ class EmulatorHandler(kmock.KubernetesScaffold):
             singular=rtype.singular,
             verbs=set(rtype.verbs),
             shortnames=set(rtype.short_names),
+            categories=set(rtype.categories)
+            | ({"all"} if (rtype.group, rtype.plural) in _CATEGORY_ALL else set()),
             subresources=set(rtype.subresources),
         )
+
+    def unpublish(self, rtype: ResourceType) -> None:
+        """Stop listing a resource type in discovery (its CRD was deleted or stopped serving it)."""
+        key = kmock.resource(rtype.group, rtype.version, rtype.plural)
+        if key in self.resources:
+            del self.resources[key]
 
     # -- entry point -------------------------------------------------------------------------------
 
@@ -135,6 +160,11 @@ class EmulatorHandler(kmock.KubernetesScaffold):
         token = self.settings.token
         if token is not None and raw_request.headers.get("Authorization") != f"Bearer {token}":
             return respond(st.status_body(401, "Unauthorized", "Unauthorized"), 401)
+        if method == "GET" and (path == "/openapi/v3" or path.startswith("/openapi/v3/")):
+            try:
+                return self._serve_openapi(path.removeprefix("/openapi/v3").strip("/"))
+            except st.ApiError as error:
+                return respond(error.status(), error.code)
         route = parse_route(path)
         if route is None:
             return await super().__call__(raw_request)
@@ -170,6 +200,8 @@ class EmulatorHandler(kmock.KubernetesScaffold):
         namespace = route.namespace
         verbs = self.verbs
         watch = method == "GET" and params.get("watch", "").lower() in ("true", "1")
+        as_table = method == "GET" and tables.wants_table(raw_request.headers.get("Accept"))
+        render = self._renderer(rtype, params, as_table)
         if route.name is None:
             if watch:
                 return await serve_watch(
@@ -180,7 +212,12 @@ class EmulatorHandler(kmock.KubernetesScaffold):
                     matcher_for(rtype, params),
                     params,
                     self.settings.bookmark_interval,
+                    render,
                 )
+            if method == "GET" and as_table:
+                listed = verbs.list_document(rtype, namespace, params)
+                include = params.get("includeObject")
+                return respond(tables.table(rtype, listed["items"], listed["metadata"], include))
             if method == "GET":
                 return verbs.list(rtype, namespace, params)
             if method == "POST" and (namespace is not None or not rtype.namespaced):
@@ -206,7 +243,12 @@ class EmulatorHandler(kmock.KubernetesScaffold):
                 matcher_for(rtype, params, name=name),
                 params,
                 self.settings.bookmark_interval,
+                render,
             )
+        if method == "GET" and as_table and sub is None:
+            obj = self.store.get(rtype, namespace, name)
+            metadata = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+            return respond(tables.table(rtype, [obj], metadata, params.get("includeObject")))
         if method == "GET":
             if sub == "log":
                 return verbs.log(rtype, namespace, name, params)
@@ -225,6 +267,34 @@ class EmulatorHandler(kmock.KubernetesScaffold):
         if method == "DELETE" and sub is None:
             return verbs.delete(rtype, namespace, name, await read_body(raw_request), params)
         raise _not_allowed(method)
+
+    def _renderer(
+        self, rtype: ResourceType, params: dict[str, str], as_table: bool
+    ) -> Callable[[Any], Any] | None:
+        """What a watch sends per object: the requested version's view, or a one-row Table."""
+        view = self.store.view
+        if as_table:
+            include = params.get("includeObject")
+            return lambda obj: tables.table(
+                rtype,
+                [view(rtype, obj)],
+                {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                include,
+            )
+        return (lambda obj: view(rtype, obj)) if rtype.storage else None
+
+    # -- /openapi/v3 -------------------------------------------------------------------------------
+
+    def _group_versions(self) -> dict[str, list[ResourceType]]:
+        served: dict[str, list[ResourceType]] = {}
+        published = set(self._get_resources())
+        for rtype in sorted(self.store.types(), key=lambda r: r.plural):
+            if kmock.resource(rtype.group, rtype.version, rtype.plural) in published:
+                served.setdefault(openapi.group_version_path(rtype), []).append(rtype)
+        return served
+
+    def _serve_openapi(self, rest: str) -> aiohttp.web.Response:
+        return respond(openapi.answer(rest, self._group_versions(), self.schemas, self.settings.git_version))
 
     # -- kmock overrides: errors and discovery -----------------------------------------------------
 
@@ -283,6 +353,7 @@ class EmulatorHandler(kmock.KubernetesScaffold):
                     "namespaced": bool(info.namespaced),
                     "verbs": sorted(info.verbs),
                     "shortNames": sorted(info.shortnames),
+                    **({"categories": sorted(info.categories)} if info.categories else {}),
                 }
             )
             for sub in sorted(info.subresources):

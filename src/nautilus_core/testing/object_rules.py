@@ -5,8 +5,9 @@ server-owned metadata (uid, creationTimestamp, deletionTimestamp, generation) th
 defaults (a namespace's phase and name label, a pod's Pending status, a workload's one replica), the
 resourceVersion precondition, the split between a resource and its ``status`` subresource, and the
 generation bump on spec changes. Client writes are first decoded against the kind's Go types
-(``schema.py``, 400), then given the server's defaults (``defaults.py``, canonical quantities included) and validated
-(``kind_rules.py``, 422); a create drops ``status`` where the status subresource owns it. Called by
+(``go_types.py``, 400), then given the server's defaults (``defaults.py``, canonical quantities
+included) and validated (``kind_rules.py``, 422); a create drops ``status`` where the status
+subresource owns it. Called by
 the store (``store.py``) under its lock; "trusted" writes come from test code through
 :class:`~nautilus_core.testing.KubeEmulator` and may set anything (only their metadata types are checked).
 """
@@ -18,7 +19,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from nautilus_core.testing import defaults, kind_rules, schema
+from nautilus_core.testing import defaults, go_types, kind_rules
 from nautilus_core.testing import status as st
 from nautilus_core.testing.resources import ResourceType
 from nautilus_core.testing.validation import REQUIRED, FieldError, invalid
@@ -39,7 +40,7 @@ def new_object(
     """The object to store for a create (without its resourceVersion)."""
     if not isinstance(body, dict):
         raise st.bad_request("the body of a create must be a JSON object")
-    schema.decode(rtype, body, metadata_only=trusted)
+    go_types.decode(rtype, body, metadata_only=trusted)
     meta = _decoded_meta(body.get("metadata"))
     name = meta.get("name") or ""
     if not name and meta.get("generateName"):
@@ -80,7 +81,7 @@ def updated_object(rtype: ResourceType, old: Obj, new: Any, subresource: str | N
     """The object to store for an update of ``old`` (its resourceVersion still the old one)."""
     if not isinstance(new, dict):
         raise st.bad_request("the body of an update must be a JSON object")
-    schema.decode(rtype, new, metadata_only=trusted or subresource == "status")
+    go_types.decode(rtype, new, metadata_only=trusted or subresource == "status")
     old_meta = old["metadata"]
     name = old_meta["name"]
     meta = _decoded_meta(new.get("metadata"))
@@ -165,8 +166,8 @@ def _defaults(rtype: ResourceType, obj: Obj, meta: dict[str, Any]) -> None:
         meta["labels"] = {**(meta.get("labels") or {}), "kubernetes.io/metadata.name": meta["name"]}
         obj.setdefault("spec", {"finalizers": ["kubernetes"]})
         obj.setdefault("status", {"phase": "Active"})
-    elif rtype.kind == "Pod":
-        obj.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
+    elif rtype.kind == "Pod" and not (obj.get("status") or {}).get("phase"):
+        obj["status"] = {"phase": "Pending", "qosClass": "BestEffort", **(obj.get("status") or {})}
 
 
 def _spec_changed(rtype: ResourceType, old: Obj, new: Obj) -> bool:

@@ -1,16 +1,17 @@
-"""Patch semantics of the API emulator: JSON merge, strategic merge, JSON patch, server-side apply.
+"""Patch semantics of the API emulator: JSON merge, strategic merge, JSON patch.
 
 Owns the pure functions that turn (stored object, patch body) into a new object. They never mutate the
-stored object (the store shares unchanged subtrees between versions, see ``store.py``). Called by the
-store's ``patch``. Simplifications, on purpose: a strategic merge patch merges maps like a JSON merge
-patch and replaces lists (no merge by ``name``); server-side apply merges the applied configuration into
-the live object the same way and records one ``managedFields`` entry per field manager, without
-conflict detection.
+stored object (the store shares unchanged subtrees between versions, see ``store.py``). Called by
+``verbs.py`` and by :class:`~nautilus_core.testing.KubeEmulator`. A strategic merge patch follows the
+kind's patch metadata (``openapi.PatchNode``: containers by name, ports by containerPort, ...), with
+``$patch``, ``$retainKeys``, ``$deleteFromPrimitiveList`` and ``$setElementOrder``; without schemas
+(custom resources, or kubernetes-validate absent) it merges maps and replaces lists. Server-side apply
+lives in ``server_side_apply.py``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -50,24 +51,113 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def strategic_merge_patch(target: Any, patch: Any) -> Any:
-    """Like :func:`merge_patch`, honouring ``$patch: replace|delete`` and dropping other ``$`` directives."""
+class PatchMeta(Protocol):
+    """Patch metadata of one field (``openapi.PatchNode`` for built-in kinds)."""
+
+    merge_key: str | None
+    strategy: str
+
+    def child(self, key: str) -> PatchMeta | None: ...
+
+    def items(self) -> PatchMeta | None: ...
+
+
+def _strip(value: Any) -> Any:
+    """A patch value without ``$`` directives, as stored when nothing is merged into it."""
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if not k.startswith("$")}
+    if isinstance(value, list):
+        return [_strip(item) for item in value if not (isinstance(item, dict) and "$patch" in item)]
+    return value
+
+
+def strategic_merge_patch(target: Any, patch: Any, meta: PatchMeta | None = None) -> Any:
+    """Kubernetes' strategic merge patch: lists whose field says ``merge`` are merged by their
+    ``patchMergeKey`` (containers by name, ports by containerPort, ...), other lists are replaced;
+    honours ``$patch: replace|delete|merge``, ``$retainKeys``, ``$deleteFromPrimitiveList/<field>``
+    and ``$setElementOrder/<field>``. ``meta`` None (no schema) merges maps and replaces lists."""
     if not isinstance(patch, dict):
         return patch
     directive = patch.get("$patch")
     if directive == "delete":
         return None
-    plain = {key: value for key, value in patch.items() if not key.startswith("$")}
     if directive == "replace":
-        return plain
+        return _strip(patch)
     result = dict(target) if isinstance(target, dict) else {}
-    for key, value in plain.items():
-        merged = None if value is None else strategic_merge_patch(result.get(key), value)
-        if merged is None:
+    for key, value in patch.items():
+        if key.startswith("$"):
+            continue
+        child = meta.child(key) if meta is not None else None
+        if value is None:
             result.pop(key, None)
+        elif isinstance(value, list):
+            strategy = child.strategy.split(",") if child is not None else []
+            if "merge" in strategy and child is not None:
+                result[key] = _merge_list(result.get(key), value, child.merge_key, child.items())
+            else:
+                result[key] = _strip(value)
+        elif isinstance(value, dict):
+            merged = strategic_merge_patch(result.get(key), value, child)
+            if merged is None:
+                result.pop(key, None)
+            else:
+                result[key] = merged
         else:
-            result[key] = merged
+            result[key] = value
+    for key, value in patch.items():
+        field = key.partition("/")[2]
+        if not isinstance(value, list):
+            continue
+        if key.startswith("$deleteFromPrimitiveList/") and isinstance(result.get(field), list):
+            result[field] = [item for item in result[field] if item not in value]
+        elif key.startswith("$setElementOrder/") and isinstance(result.get(field), list):
+            child = meta.child(field) if meta is not None else None
+            result[field] = _ordered(result[field], value or [], child.merge_key if child else None)
+    retain = patch.get("$retainKeys")
+    if isinstance(retain, list):
+        result = {key: value for key, value in result.items() if key in retain}
     return result
+
+
+def _merge_list(target: Any, patch: list[Any], merge_key: str | None, items: PatchMeta | None) -> list[Any]:
+    current = list(target) if isinstance(target, list) else []
+    if any(isinstance(item, dict) and item.get("$patch") == "replace" for item in patch):
+        return _strip([item for item in patch if not (isinstance(item, dict) and "$patch" in item)])
+    if merge_key is None:  # a list of primitives merged as a set, e.g. finalizers
+        return current + [item for item in patch if item not in current]
+    for item in patch:
+        if not isinstance(item, dict) or merge_key not in item:
+            continue
+        index = next(
+            (
+                i
+                for i, old in enumerate(current)
+                if isinstance(old, dict) and old.get(merge_key) == item[merge_key]
+            ),
+            None,
+        )
+        if item.get("$patch") == "delete":
+            if index is not None:
+                del current[index]
+        elif index is None:
+            current.append(_strip(item))
+        else:
+            current[index] = strategic_merge_patch(current[index], item, items)
+    return current
+
+
+def _ordered(values: list[Any], order: list[Any], merge_key: str | None) -> list[Any]:
+    def key_of(item: Any) -> Any:
+        return item.get(merge_key) if merge_key and isinstance(item, dict) else item
+
+    wanted = [key_of(item) for item in order]
+    rank = {orjson.dumps(k): i for i, k in enumerate(wanted)}
+    placed = sorted(
+        (item for item in values if orjson.dumps(key_of(item)) in rank),
+        key=lambda item: rank[orjson.dumps(key_of(item))],
+    )
+    rest = [item for item in values if orjson.dumps(key_of(item)) not in rank]
+    return placed + rest
 
 
 def _pointer(path: str) -> list[str]:
@@ -159,8 +249,8 @@ def json_patch(target: Any, operations: Any) -> Any:
     return doc
 
 
-def apply_patch(patch_type: str, target: Any, body: Any) -> Any:
-    """Dispatch on the content type; server-side apply merges like a JSON merge patch."""
+def apply_patch(patch_type: str, target: Any, body: Any, meta: PatchMeta | None = None) -> Any:
+    """Dispatch on the content type (``meta``: the kind's patch keys, for strategic merge)."""
     if patch_type in (MERGE, APPLY):
         if not isinstance(body, dict):
             raise bad_request("a merge patch must be a JSON object")
@@ -168,14 +258,15 @@ def apply_patch(patch_type: str, target: Any, body: Any) -> Any:
     if patch_type == STRATEGIC:
         if not isinstance(body, dict):
             raise bad_request("a strategic merge patch must be a JSON object")
-        return strategic_merge_patch(target, body)
+        return strategic_merge_patch(target, body, meta)
     if patch_type == JSON_PATCH:
         return json_patch(target, body)
     raise unsupported_media_type()
 
 
-def unsupported_media_type() -> ApiError:
-    accepted = ", ".join(sorted(set(PATCH_TYPES.values())))
+def unsupported_media_type(custom: bool = False) -> ApiError:
+    """415; custom resources (``custom``) take no strategic merge patch, like on a real server."""
+    accepted = ", ".join(sorted(set(PATCH_TYPES.values()) - ({STRATEGIC} if custom else set())))
     return ApiError(
         415,
         "UnsupportedMediaType",

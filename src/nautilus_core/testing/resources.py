@@ -1,9 +1,10 @@
 """The resource types the API emulator serves, and how they are looked up.
 
 Owns :class:`ResourceType` (group, version, plural, kind, scope, subresources and the few behaviours
-that differ per resource) and the built-in table (core v1, apps/v1, batch/v1, rbac.authorization.k8s.io/v1,
-policy/v1, networking.k8s.io/v1, autoscaling/v2, storage.k8s.io/v1, events.k8s.io/v1,
-coordination.k8s.io/v1). A URL of any other resource answers 404 like the real server. The store
+that differ per resource: storage version, scale paths and printer columns of CRD-served resources)
+and the built-in table (core v1, apps/v1, batch/v1, rbac.authorization.k8s.io/v1, policy/v1,
+networking.k8s.io/v1, autoscaling/v2, storage.k8s.io/v1, events.k8s.io/v1, coordination.k8s.io/v1,
+apiextensions.k8s.io/v1). A URL of any other resource answers 404 like the real server. The store
 (``store.py``) keys objects by resource type, the HTTP layer (``handlers.py``) routes URLs to them and
 publishes them for discovery; ``KubeEmulator.add_resource`` adds custom resources at runtime.
 """
@@ -35,10 +36,23 @@ class ResourceType:
     delete_returns_object: bool = False
     singular: str = ""
     short_names: tuple[str, ...] = ()
+    # Custom resources served in several versions share the objects of their storage version.
+    storage: str = ""
+    # The scale subresource of a custom resource: (specReplicasPath, statusReplicasPath, labelSelectorPath).
+    scale_paths: tuple[str, str, str] | None = None
+    # additionalPrinterColumns of a custom resource: (name, type, format, description, priority, jsonPath).
+    columns: tuple[tuple[str, str, str, str, int, str], ...] = ()
+    # Discovery categories (``kubectl get all`` lists the resources in "all").
+    categories: tuple[str, ...] = ()
 
     @property
     def key(self) -> ResourceKey:
         return (self.group, self.version, self.plural)
+
+    @property
+    def store_key(self) -> ResourceKey:
+        """Where the objects live: the storage version's key (the same as ``key`` for built-ins)."""
+        return (self.group, self.storage or self.version, self.plural)
 
     @property
     def api_version(self) -> str:
@@ -191,6 +205,17 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
         short=("sc",),
         generation=False,
         returns_object=True,
+    ),
+    # Served so that CRDs work; see crd.py for CRD semantics.
+    _group(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        namespaced=False,
+        subresources=("status",),
+        short=("crd", "crds"),
+        generation=True,
     ),
 )
 

@@ -4,10 +4,13 @@ Owns every stored object of one emulated cluster, the global resourceVersion cou
 paging (``limit``/``continue``), the uid, owner-reference and per-namespace indexes the garbage
 collector needs, the system namespaces a cluster starts with, and records every change in its
 :class:`~nautilus_core.testing.history.EventLog`. What a write does to an object is decided by
-``object_rules.py``; what a delete does (finalizers, garbage collection, graceful pods, namespace
-lifecycle and its admission check on create) by ``deletion.py``. Objects are immutable once stored:
-every change builds a new dict (sharing unchanged subtrees with the old one), so readers serialize
-them without copies and the history keeps old versions cheaply. All methods are thread-safe (one RLock):
+``object_rules.py``, plus the ``hooks`` a resource type may have (CRDs and their custom resources,
+``crd.py``); what a delete does (finalizers, garbage collection, graceful pods, namespace lifecycle
+and its admission check on create) by ``deletion.py``; ``view`` shows an object in the version a
+client asked for (CRD versions share their storage version's objects). Objects are immutable once
+stored: every change builds a new dict (sharing unchanged subtrees with the old one), so readers
+serialize them without copies and the history keeps old versions cheaply. All methods are thread-safe
+(one RLock):
 the HTTP layer (``handlers.py``, ``watch.py``) calls them on the emulator's event loop, tests call them
 from their own thread through :class:`~nautilus_core.testing.KubeEmulator`.
 """
@@ -21,7 +24,7 @@ import random
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -37,6 +40,18 @@ Objs = list[Obj]  # an alias: the method named ``list`` shadows the builtin insi
 Key = tuple[str, str]  # (namespace or "", name)
 Dependents = list[tuple[ResourceType, Obj]]
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+
+
+class TypeHooks(Protocol):
+    """What a resource with its own write rules adds (CRDs and custom resources, see ``crd.py``)."""
+
+    def prepare(self, rtype: ResourceType, obj: Obj, old: Obj | None, subresource: str | None) -> Obj:
+        """The object to store (validated, pruned, defaulted); raises ApiError to refuse the write.
+
+        ``obj`` has passed ``object_rules.py`` already (status sent on create is dropped there)."""
+
+    def changed(self, rtype: ResourceType, obj: Obj, removed: bool) -> None:
+        """Called under the store's lock after ``obj`` was stored or removed."""
 
 
 class ObjectStore:
@@ -55,6 +70,7 @@ class ObjectStore:
         self._in_namespace: dict[str, int] = {}
         self._random = random.Random()
         self.kubelet_removes_pods = False  # set by a simulated cluster: its kubelet ends terminating pods
+        self.hooks: dict[ResourceKey, TypeHooks] = {}  # by ResourceType.store_key
         for rtype in BUILTIN_RESOURCES:
             self.add_type(rtype)
 
@@ -62,7 +78,7 @@ class ObjectStore:
         """Create the namespaces every cluster starts with (default, kube-system, ...)."""
         ns_type = self._types[deletion.NAMESPACE_KEY]
         for name in SYSTEM_NAMESPACES:
-            if ("", name) not in self._objects[ns_type.key]:
+            if ("", name) not in self._objects[ns_type.store_key]:
                 self.create(ns_type, None, {"metadata": {"name": name}}, trusted=True)
 
     # -- resource types -------------------------------------------------------------------------
@@ -75,11 +91,30 @@ class ObjectStore:
                     f"resource {rtype.describe()}/{rtype.version} is already declared differently"
                 )
             self._types[rtype.key] = rtype
-            self._objects.setdefault(rtype.key, {})
+            self._objects.setdefault(rtype.store_key, {})
             for alias in {rtype.kind, rtype.kind.lower(), rtype.plural, rtype.singular, *rtype.short_names}:
                 if alias:
                     self._aliases[(rtype.api_version, alias)] = rtype
             return rtype
+
+    def remove_type(self, rtype: ResourceType) -> None:
+        """Stop serving one version of a resource (its objects stay while another version shares them)."""
+        with self.lock:
+            if self._types.get(rtype.key) is None:
+                return
+            del self._types[rtype.key]
+            for alias, known in list(self._aliases.items()):
+                if known.key == rtype.key:
+                    del self._aliases[alias]
+            if not any(other.store_key == rtype.store_key for other in self._types.values()):
+                self._objects.pop(rtype.store_key, None)
+                self._sorted.pop(rtype.store_key, None)
+
+    def view(self, rtype: ResourceType, obj: Obj) -> Obj:
+        """``obj`` as a client of ``rtype``'s version sees it (conversion strategy None)."""
+        if rtype.storage and obj.get("apiVersion") != rtype.api_version:
+            return {**obj, "apiVersion": rtype.api_version}
+        return obj
 
     def types(self) -> list[ResourceType]:
         with self.lock:
@@ -119,7 +154,7 @@ class ObjectStore:
             return self._rv
 
     def _record(self, kind: str, rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
-        self.events.record(Event(self._rv, kind, rtype.key, obj, old))
+        self.events.record(Event(self._rv, kind, rtype.store_key, obj, old))
 
     def start_watch(
         self,
@@ -133,12 +168,12 @@ class ObjectStore:
         with self.lock:
             if since is None:
                 initial = [
-                    Event(self._rv, "ADDED", rtype.key, obj, None)
+                    Event(self._rv, "ADDED", rtype.store_key, obj, None)
                     for obj in self._iter(rtype, namespace, matcher)
                 ]
             else:
-                initial = self.events.since(rtype.key, since)
-            return self.events.subscribe(rtype.key, loop), initial
+                initial = self.events.since(rtype.store_key, since)
+            return self.events.subscribe(rtype.store_key, loop), initial
 
     def stop_watch(self, watcher: Watcher) -> None:
         with self.lock:
@@ -152,9 +187,9 @@ class ObjectStore:
     # -- reads -------------------------------------------------------------------------------------
 
     def _keys(self, rtype: ResourceType) -> list[tuple[str, str]]:
-        keys = self._sorted.get(rtype.key)
+        keys = self._sorted.get(rtype.store_key)
         if keys is None:
-            keys = self._sorted[rtype.key] = sorted(self._objects[rtype.key])
+            keys = self._sorted[rtype.store_key] = sorted(self._objects[rtype.store_key])
         return keys
 
     def _range(self, keys: list[tuple[str, str]], namespace: str | None) -> tuple[int, int]:
@@ -164,18 +199,18 @@ class ObjectStore:
 
     def _iter(self, rtype: ResourceType, namespace: str | None, matcher: Matcher | None) -> Iterator[Obj]:
         keys = self._keys(rtype)
-        objects = self._objects[rtype.key]
+        objects = self._objects[rtype.store_key]
         low, high = self._range(keys, namespace if rtype.namespaced else None)
         for index in range(low, high):
             obj = objects[keys[index]]
             if matcher is None or matcher(obj):
-                yield obj
+                yield self.view(rtype, obj)
 
     def get(self, rtype: ResourceType, namespace: str | None, name: str) -> Obj:
-        obj = self._objects[rtype.key].get(((namespace or "") if rtype.namespaced else "", name))
+        obj = self._objects[rtype.store_key].get(((namespace or "") if rtype.namespaced else "", name))
         if obj is None:
             raise st.not_found(rtype.plural, rtype.group, name)
-        return obj
+        return self.view(rtype, obj)
 
     def list(
         self, rtype: ResourceType, namespace: str | None = None, matcher: Matcher | None = None
@@ -185,7 +220,8 @@ class ObjectStore:
 
     def all_objects(self) -> Iterator[tuple[ResourceType, Obj]]:
         with self.lock:
-            snapshot = [(self._types[key], list(objs.values())) for key, objs in self._objects.items()]
+            by_store = {rtype.store_key: rtype for rtype in self._types.values()}
+            snapshot = [(by_store[key], list(objs.values())) for key, objs in self._objects.items()]
         for rtype, objs in snapshot:
             for obj in objs:
                 yield rtype, obj
@@ -201,7 +237,7 @@ class ObjectStore:
         """One page: (items, list resourceVersion, continue token or None, remainingItemCount or None)."""
         with self.lock:
             keys = self._keys(rtype)
-            objects = self._objects[rtype.key]
+            objects = self._objects[rtype.store_key]
             low, high = self._range(keys, namespace if rtype.namespaced else None)
             if token:
                 low = max(low, bisect_right(keys, _decode_continue(token)))
@@ -211,7 +247,7 @@ class ObjectStore:
                 obj = objects[keys[index]]
                 index += 1
                 if matcher is None or matcher(obj):
-                    items.append(obj)
+                    items.append(self.view(rtype, obj))
             more = False
             remaining: int | None = None
             if index < high and items:
@@ -233,19 +269,22 @@ class ObjectStore:
         """Store ``obj`` (replacing ``old``) and keep the uid, owner and namespace indexes."""
         meta = obj["metadata"]
         key = (meta.get("namespace", ""), meta["name"])
-        self._objects[rtype.key][key] = obj
+        self._objects[rtype.store_key][key] = obj
         if old is None:
-            self._sorted.pop(rtype.key, None)
+            self._sorted.pop(rtype.store_key, None)
             if key[0]:
                 self._in_namespace[key[0]] = self._in_namespace.get(key[0], 0) + 1
         uid = meta.get("uid")
         if isinstance(uid, str):
-            self._uids[uid] = (rtype.key, key)
+            self._uids[uid] = (rtype.store_key, key)
         refs = meta.get("ownerReferences")
         old_refs = None if old is None else old["metadata"].get("ownerReferences")
         if refs is not old_refs:
-            self._index_owners(old_refs, rtype.key, key, add=False)
-            self._index_owners(refs, rtype.key, key, add=True)
+            self._index_owners(old_refs, rtype.store_key, key, add=False)
+            self._index_owners(refs, rtype.store_key, key, add=True)
+        hooks = self.hooks.get(rtype.store_key)
+        if hooks is not None:
+            hooks.changed(rtype, obj, False)
 
     def _index_owners(self, refs: Any, rkey: ResourceKey, key: Key, add: bool) -> None:
         if not isinstance(refs, list):
@@ -265,14 +304,17 @@ class ObjectStore:
         """Remove an object for good (DELETED event), then let the garbage collector react."""
         meta = obj["metadata"]
         key = (meta.get("namespace", ""), meta["name"])
-        stored = self._objects[rtype.key].pop(key)
-        self._sorted.pop(rtype.key, None)
+        stored = self._objects[rtype.store_key].pop(key)
+        self._sorted.pop(rtype.store_key, None)
         if key[0]:
             self._in_namespace[key[0]] -= 1
         self._uids.pop(stored["metadata"].get("uid"), None)
-        self._index_owners(stored["metadata"].get("ownerReferences"), rtype.key, key, add=False)
+        self._index_owners(stored["metadata"].get("ownerReferences"), rtype.store_key, key, add=False)
         final = {**obj, "metadata": {**meta, "resourceVersion": self._next_rv()}}
         self._record("DELETED", rtype, final, stored)
+        hooks = self.hooks.get(rtype.store_key)
+        if hooks is not None:
+            hooks.changed(rtype, final, True)
         deletion.after_removed(self, rtype, final)
         return final
 
@@ -281,7 +323,7 @@ class ObjectStore:
     def find(self, rtype: ResourceType, obj: Obj) -> Obj | None:
         """The stored version of ``obj`` (same key and uid), or None once it is gone."""
         meta = obj["metadata"]
-        current = self._objects[rtype.key].get((meta.get("namespace", ""), meta["name"]))
+        current = self._objects[rtype.store_key].get((meta.get("namespace", ""), meta["name"]))
         if current is None or current["metadata"].get("uid") != meta.get("uid"):
             return None
         return current
@@ -294,15 +336,22 @@ class ObjectStore:
         if where is None:
             return None
         obj = self._objects[where[0]].get(where[1])
-        return None if obj is None else (self._types[where[0]], obj)
+        return None if obj is None else (self._stored_type(where[0]), obj)
 
     def dependents(self, uid: str) -> Dependents:
         found = []
         for rkey, key in sorted(self._dependents.get(uid, ())):
             obj = self._objects[rkey].get(key)
             if obj is not None:
-                found.append((self._types[rkey], obj))
+                found.append((self._stored_type(rkey), obj))
         return found
+
+    def _stored_type(self, rkey: ResourceKey) -> ResourceType:
+        """The type whose objects live under store key ``rkey`` (a CRD's storage version)."""
+        rtype = self._types.get(rkey)
+        if rtype is not None:
+            return rtype
+        return next(t for t in self._types.values() if t.store_key == rkey)
 
     def objects_in_namespace(self, namespace: str) -> int:
         return self._in_namespace.get(namespace, 0)
@@ -319,10 +368,13 @@ class ObjectStore:
         """Store a new object; ``trusted`` (test code) keeps given uid, timestamps and status."""
         with self.lock:
             obj = new_object(rtype, namespace, body, trusted, self._random)
+            hooks = self.hooks.get(rtype.store_key)
+            if hooks is not None:
+                obj = hooks.prepare(rtype, obj, None, None)
             meta = obj["metadata"]
             if rtype.namespaced and not trusted:
                 deletion.check_namespace(self, meta["namespace"], rtype, meta["name"])
-            if (meta.get("namespace", ""), meta["name"]) in self._objects[rtype.key]:
+            if (meta.get("namespace", ""), meta["name"]) in self._objects[rtype.store_key]:
                 raise st.already_exists(rtype.plural, rtype.group, meta["name"])
             if dry_run:
                 meta["resourceVersion"] = str(self._rv)
@@ -351,6 +403,9 @@ class ObjectStore:
         with self.lock:
             old = self.get(rtype, namespace, name)
             result = updated_object(rtype, old, new, subresource, trusted)
+            hooks = self.hooks.get(rtype.store_key)
+            if hooks is not None:
+                result = hooks.prepare(rtype, result, old, subresource)
             if result == old:
                 return old
             if dry_run:

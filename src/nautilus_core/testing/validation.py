@@ -2,7 +2,7 @@
 
 Owns the two checks a real server runs on a written object, in its order, and their answers:
 
-* decoding (``schema.decode``): a value of the wrong JSON type where a built-in kind's Go struct expects
+* decoding (``go_types.decode``): a value of the wrong JSON type where a built-in kind's Go struct expects
   another (``metadata: "x"``, ``metadata.name: 123``, ConfigMap data that are not strings,
   ``replicas: "3"``, a malformed quantity) is a 400 ``BadRequest`` whose message names the Go field,
   as ``encoding/json`` phrases it; the body is never stored.
@@ -13,7 +13,7 @@ Owns the two checks a real server runs on a written object, in its order, and th
   field error (``field.Error`` of k8s.io/apimachinery: ``<field>: <Type>: <value>: <detail>``).
 
 This module holds the field errors, the 422 answer and the metadata rules; the type schema and the
-400 answer are in ``schema.py``, the per-kind rules and the entry point :func:`kind_rules.validate` in
+400 answer are in ``go_types.py``, the per-kind rules and the entry point :func:`kind_rules.validate` in
 ``kind_rules.py``. Called through those by ``object_rules.py`` on every create and update that does not
 come from test code (trusted writes only get the metadata type check, so a test cannot corrupt the
 store either).

@@ -2,24 +2,28 @@
 
 Owns the translation between HTTP requests (query parameters, bodies, content types) and store
 operations, and the JSON the real API server answers: lists with ``continue``/``remainingItemCount``,
-201 on create, ``Status`` on delete of most resources, ``autoscaling/v1`` ``Scale`` objects, server-side
-apply bookkeeping (``managedFields``), the pod log text. Called by ``handlers.py`` once a URL has been
-routed to a resource; raises :class:`~nautilus_core.testing.status.ApiError` for every failure.
+201 on create, ``Status`` on delete of most resources, ``autoscaling/v1`` ``Scale`` objects (a CRD's
+scale paths too), the pod log text. Every write runs under its ``fieldValidation``
+(``field_validation.py``; bodies are type-checked by ``go_types.py`` first, then unknown fields of
+built-in kinds are dropped by ``openapi.py``); server-side apply and ``fieldManager`` ownership are
+computed by ``server_side_apply.py``. Called by ``handlers.py`` once a URL has been routed to a
+resource; raises :class:`~nautilus_core.testing.status.ApiError` for every failure.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp.web
 import orjson
 import yaml
 
-from nautilus_core.testing import patching
+from nautilus_core.testing import field_validation, go_types, openapi, patching
+from nautilus_core.testing import server_side_apply as ssa
 from nautilus_core.testing import status as st
 from nautilus_core.testing.deletion import check_policy
 from nautilus_core.testing.logs import LogStore
-from nautilus_core.testing.object_rules import now_rfc3339
 from nautilus_core.testing.resources import ResourceType
 from nautilus_core.testing.selectors import Matcher, combine, parse_field_selector, parse_label_selector
 from nautilus_core.testing.store import Obj, ObjectStore
@@ -60,6 +64,18 @@ def parse_body(raw: bytes, content_type: str = JSON) -> Any:
         raise st.bad_request(f"the request body is not valid YAML: {error}") from None
 
 
+def _decoded(rtype: ResourceType, obj: Any, subresource: str | None = None) -> Any:
+    """``obj`` type-checked (``go_types``, 400), then without the unknown fields of a built-in kind.
+
+    The order is the real decoder's: a value of the wrong type is answered before unknown fields are
+    reported to ``fieldValidation`` (so Strict never hides a type error). Non-objects pass through
+    to the store, which refuses them.
+    """
+    if isinstance(obj, dict):
+        go_types.decode(rtype, obj, metadata_only=subresource == "status")
+    return openapi.report_unknown(rtype, obj)
+
+
 def matcher_for(rtype: ResourceType, params: dict[str, str], name: str | None = None) -> Matcher | None:
     """The selector predicate of a list/watch request (``name``: a watch on one object)."""
     custom = rtype.group not in ("", "apps", "coordination.k8s.io")
@@ -97,13 +113,22 @@ def delete_options(raw: bytes, params: dict[str, str]) -> dict[str, Any]:
 class Verbs:
     """The verbs over one store (and its logs); every method returns a complete aiohttp response."""
 
-    def __init__(self, store: ObjectStore, logs: LogStore) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        logs: LogStore,
+        schemas: Callable[[ResourceType], dict[str, Any] | None] = lambda rtype: None,
+    ) -> None:
         self.store = store
         self.logs = logs
+        self.schemas = schemas  # a CRD version's openAPIV3Schema (crd.CustomResources.schema_for)
 
     def list(
         self, rtype: ResourceType, namespace: str | None, params: dict[str, str]
     ) -> aiohttp.web.Response:
+        return respond(self.list_document(rtype, namespace, params))
+
+    def list_document(self, rtype: ResourceType, namespace: str | None, params: dict[str, str]) -> Obj:
         limit = _int(params, "limit")
         if limit is not None and limit < 0:
             raise st.bad_request("limit must not be negative")
@@ -120,18 +145,35 @@ class Verbs:
             metadata["continue"] = token
         if remaining is not None:
             metadata["remainingItemCount"] = remaining
-        return respond(
-            {"apiVersion": rtype.api_version, "kind": rtype.list_kind, "metadata": metadata, "items": items}
-        )
+        return {
+            "apiVersion": rtype.api_version,
+            "kind": rtype.list_kind,
+            "metadata": metadata,
+            "items": items,
+        }
 
     def get(self, rtype: ResourceType, namespace: str | None, name: str) -> aiohttp.web.Response:
         return respond(self.store.get(rtype, namespace, name))
 
+    def _write(
+        self, rtype: ResourceType, params: dict[str, str], write: Callable[[], Any], code: int = 200
+    ) -> aiohttp.web.Response:
+        """Run one write under the request's ``fieldValidation``; warnings become headers."""
+        with field_validation.collecting(params.get("fieldValidation")) as collected:
+            result = write()
+        response = result if isinstance(result, aiohttp.web.Response) else respond(result, code)
+        for name, value in collected.headers():
+            response.headers.add(name, value)
+        return response
+
     def create(
         self, rtype: ResourceType, namespace: str | None, body: Any, params: dict[str, str]
     ) -> aiohttp.web.Response:
-        obj = self.store.create(rtype, namespace, body, dry_run=bool(params.get("dryRun")))
-        return respond(obj, 201)
+        def write() -> Any:
+            pruned = self._owned(rtype, None, _decoded(rtype, body), params)
+            return self.store.create(rtype, namespace, pruned, dry_run=bool(params.get("dryRun")))
+
+        return self._write(rtype, params, write, 201)
 
     def replace(
         self,
@@ -144,11 +186,25 @@ class Verbs:
     ) -> aiohttp.web.Response:
         if subresource == "scale":
             return self._scale_update(rtype, namespace, name, lambda scale: body, params)
-        return respond(
-            self.store.update(
-                rtype, namespace, name, body, subresource=subresource, dry_run=bool(params.get("dryRun"))
-            )
-        )
+
+        def write() -> Any:
+            with self.store.lock:
+                pruned = self._owned(
+                    rtype,
+                    self.store.get(rtype, namespace, name),
+                    _decoded(rtype, body, subresource),
+                    params,
+                )
+                return self.store.update(
+                    rtype,
+                    namespace,
+                    name,
+                    pruned,
+                    subresource=subresource,
+                    dry_run=bool(params.get("dryRun")),
+                )
+
+        return self._write(rtype, params, write)
 
     def patch(
         self,
@@ -161,8 +217,8 @@ class Verbs:
         subresource: str | None = None,
     ) -> aiohttp.web.Response:
         patch_type = patching.PATCH_TYPES.get(content_type)
-        if patch_type is None:
-            raise patching.unsupported_media_type()
+        if patch_type is None or (patch_type == patching.STRATEGIC and rtype.storage):
+            raise patching.unsupported_media_type(custom=bool(rtype.storage))
         body = parse_body(raw, content_type)
         dry_run = bool(params.get("dryRun"))
         if subresource == "scale":
@@ -170,13 +226,31 @@ class Verbs:
                 rtype, namespace, name, lambda scale: patching.apply_patch(patch_type, scale, body), params
             )
         if patch_type == patching.APPLY:
-            return self._apply(rtype, namespace, name, body, params, subresource, dry_run)
-        with self.store.lock:
-            old = self.store.get(rtype, namespace, name)
-            patched = patching.apply_patch(patch_type, old, body)
-            return respond(
-                self.store.update(rtype, namespace, name, patched, subresource=subresource, dry_run=dry_run)
+            return self._write(
+                rtype, params, lambda: self._apply(rtype, namespace, name, body, params, subresource, dry_run)
             )
+
+        def write() -> Any:
+            with self.store.lock:
+                old = self.store.get(rtype, namespace, name)
+                patched = patching.apply_patch(patch_type, old, body, openapi.patch_schema(rtype))
+                pruned = self._owned(rtype, old, _decoded(rtype, patched, subresource), params)
+                return self.store.update(
+                    rtype, namespace, name, pruned, subresource=subresource, dry_run=dry_run
+                )
+
+        return self._write(rtype, params, write)
+
+    def _list_schema(self, rtype: ResourceType) -> openapi.PatchNode | None:
+        custom = self.schemas(rtype)
+        return openapi.PatchNode(custom, {}) if custom else openapi.patch_schema(rtype)
+
+    def _owned(self, rtype: ResourceType, old: Obj | None, new: Any, params: dict[str, str]) -> Any:
+        """``new`` with the request's ``fieldManager`` (if any) owning the fields it changes."""
+        manager = params.get("fieldManager")
+        if not manager or not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
+            return new
+        return ssa.record_update(old, new, manager, rtype.api_version, self._list_schema(rtype))
 
     def _apply(
         self,
@@ -193,44 +267,26 @@ class Verbs:
             raise st.bad_request("PATCH, application/apply-patch+yaml requires the fieldManager parameter")
         if not isinstance(body, dict):
             raise st.bad_request("an apply patch must be an object")
+        go_types.decode(rtype, body, metadata_only=True)  # its metadata is read below
         meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
         if meta.get("name", name) != name:
             raise st.bad_request(
                 f"the name of the object ({meta.get('name')}) does not match the URL ({name})"
             )
-        entry = {
-            "manager": manager,
-            "operation": "Apply",
-            "apiVersion": rtype.api_version,
-            "time": now_rfc3339(),
-            "fieldsType": "FieldsV1",
-            "fieldsV1": {},
-        }
-        if subresource is not None:
-            entry["subresource"] = subresource
+        body = _decoded(rtype, {**body, "metadata": meta}, subresource)
+        schema = self._list_schema(rtype)
+        skip_status = "status" in rtype.subresources and subresource != "status"
+        force = _truthy(params, "force")
         with self.store.lock:
             try:
                 old = self.store.get(rtype, namespace, name)
             except st.ApiError as error:
                 if error.code != 404 or subresource is not None:
                     raise
+                entry = ssa.created_entry(body, manager, rtype.api_version, schema, skip_status)
                 created = {**body, "metadata": {**meta, "name": name, "managedFields": [entry]}}
                 return respond(self.store.create(rtype, namespace, created, dry_run=dry_run), 201)
-            fields = [
-                f
-                for f in old["metadata"].get("managedFields") or []
-                if not (f.get("manager") == manager and f.get("operation") == "Apply")
-            ]
-            known = next(
-                (
-                    f
-                    for f in old["metadata"].get("managedFields") or []
-                    if f.get("manager") == manager and f.get("operation") == "Apply"
-                ),
-                None,
-            )
-            meta["managedFields"] = [*fields, known or entry]
-            merged = patching.merge_patch(old, {**body, "metadata": meta})
+            merged = ssa.apply(old, body, manager, rtype.api_version, schema, force, subresource, skip_status)
             return respond(
                 self.store.update(rtype, namespace, name, merged, subresource=subresource, dry_run=dry_run)
             )
@@ -286,14 +342,14 @@ class Verbs:
     # -- scale -------------------------------------------------------------------------------------
 
     def scale(self, rtype: ResourceType, namespace: str | None, name: str) -> aiohttp.web.Response:
-        return respond(to_scale(self.store.get(rtype, namespace, name)))
+        return respond(to_scale(self.store.get(rtype, namespace, name), rtype))
 
     def _scale_update(
         self, rtype: ResourceType, namespace: str | None, name: str, change: Any, params: dict[str, str]
     ) -> aiohttp.web.Response:
         with self.store.lock:
             old = self.store.get(rtype, namespace, name)
-            scale = change(to_scale(old))
+            scale = change(to_scale(old, rtype))
             if not isinstance(scale, dict):
                 raise st.bad_request("a Scale must be an object")
             replicas = (scale.get("spec") or {}).get("replicas")
@@ -305,13 +361,14 @@ class Verbs:
                     "spec.replicas: Invalid value: must be a non-negative integer",
                 )
             given_rv = (scale.get("metadata") or {}).get("resourceVersion")
-            new = {**old, "spec": {**(old.get("spec") or {}), "replicas": replicas}}
+            spec_path = rtype.scale_paths[0] if rtype.scale_paths else ".spec.replicas"
+            new = _set_path(old, spec_path, replicas)
             new["metadata"] = {
                 **old["metadata"],
                 "resourceVersion": given_rv or old["metadata"]["resourceVersion"],
             }
             updated = self.store.update(rtype, namespace, name, new, dry_run=bool(params.get("dryRun")))
-            return respond(to_scale(updated))
+            return respond(to_scale(updated, rtype))
 
     # -- logs --------------------------------------------------------------------------------------
 
@@ -331,9 +388,41 @@ class Verbs:
         return aiohttp.web.Response(text=text, content_type="text/plain")
 
 
-def to_scale(obj: Obj) -> dict[str, Any]:
-    """The ``autoscaling/v1`` Scale view of a workload."""
+def _get_path(obj: Any, path: str) -> Any:
+    for part in path.strip(".").split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
+
+
+def _set_path(obj: Obj, path: str, value: Any) -> Obj:
+    """A copy of ``obj`` with ``value`` at the dotted ``path`` (new dicts along the way)."""
+    head, _, rest = path.strip(".").partition(".")
+    if not rest:
+        return {**obj, head: value}
+    child = obj.get(head)
+    return {**obj, head: _set_path(child if isinstance(child, dict) else {}, rest, value)}
+
+
+def to_scale(obj: Obj, rtype: ResourceType | None = None) -> dict[str, Any]:
+    """The ``autoscaling/v1`` Scale view of a workload (a custom resource's by its CRD's paths)."""
     meta, spec, status = obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
+    if rtype is not None and rtype.scale_paths is not None:
+        spec_path, status_path, selector_path = rtype.scale_paths
+        found = _get_path(obj, selector_path) if selector_path else None
+        return {
+            "apiVersion": "autoscaling/v1",
+            "kind": "Scale",
+            "metadata": {
+                key: meta[key]
+                for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                if key in meta
+            },
+            "spec": {"replicas": _get_path(obj, spec_path) or 0},
+            "status": {
+                "replicas": _get_path(obj, status_path) or 0,
+                **({"selector": found} if isinstance(found, str) and found else {}),
+            },
+        }
     match_labels = (spec.get("selector") or {}).get("matchLabels") or {}
     selector = ",".join(f"{key}={value}" for key, value in sorted(match_labels.items()))
     return {

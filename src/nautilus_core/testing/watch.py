@@ -5,13 +5,15 @@ events after a given ``resourceVersion`` replayed from the store's history, or a
 410 Expired ``Status`` when that version is older than the history), live events filtered by namespace,
 name, label and field selectors (an object leaving the selector is sent as DELETED, one entering as
 ADDED), periodic BOOKMARK events with ``allowWatchBookmarks``, and the end of the stream on
-``timeoutSeconds``, on emulator stop, or abruptly during an outage. Called by ``handlers.py``.
+``timeoutSeconds``, on emulator stop, or abruptly during an outage. Each object is sent as the handler's
+``render`` shows it (another CRD version, or a one-row ``Table`` for kubectl). Called by ``handlers.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp.web
@@ -79,8 +81,12 @@ async def serve_watch(
     matcher: Matcher | None,
     params: dict[str, str],
     bookmark_interval: float,
+    render: Callable[[Any], Any] | None = None,
 ) -> aiohttp.web.StreamResponse:
-    """Stream watch events for one request until timeout, stop or disconnect."""
+    """Stream watch events for one request until timeout, stop or disconnect.
+
+    ``render`` turns each event's object into what this client sees (another version, a Table).
+    """
     since = _parse_since(params.get("resourceVersion"))
     timeout = _timeout(params.get("timeoutSeconds"))
     bookmarks = _truthy(params.get("allowWatchBookmarks"))
@@ -117,6 +123,7 @@ async def serve_watch(
                 deadline=None if timeout is None else loop.time() + timeout,
                 bookmark_interval=bookmark_interval if bookmarks else None,
                 initial_end=initial_end,
+                render=render or (lambda obj: obj),
             )
         await response.write_eof()
     except ConnectionError:
@@ -139,10 +146,11 @@ async def _pump(
     deadline: float | None,
     bookmark_interval: float | None,
     initial_end: bool,
+    render: Callable[[Any], Any],
 ) -> None:
     loop = asyncio.get_running_loop()
     chunk = b"".join(
-        _line(kind, event.obj)
+        _line(kind, render(event.obj))
         for event in initial
         if (kind := translate(event, namespace, matcher)) is not None
     )
@@ -165,7 +173,7 @@ async def _pump(
                 raise ConnectionResetError("the emulator became unreachable")
             kind = translate(event, namespace, matcher)
             if kind is not None:
-                lines.append(_line(kind, event.obj))
+                lines.append(_line(kind, render(event.obj)))
         if lines:
             await response.write(b"".join(lines))
             continue
