@@ -147,6 +147,21 @@ class Nautilus:
             return connect(in_cluster=True, retry=retry, timeout=timeout)
         return connect(kubeconfig=self.settings.kubeconfig, retry=retry, timeout=timeout)
 
+    def install_scaling_crds(self, kube: Any = None) -> list[str]:
+        """``nautilus scaling install-crd``: server-side apply both IntelligentScaling CRDs; their names."""
+        from nautilus_core.scaling.model import crds
+
+        client = kube or self.kube()
+        try:
+            names = []
+            for crd in crds():
+                client.apply("apiextensions.k8s.io/v1", "customresourcedefinitions", crd)
+                names.append(crd["metadata"]["name"])
+            return names
+        finally:
+            if kube is None:
+                client.close()
+
     def controller(self, reconcilers: Sequence[str] = (), *, kube: Any = None, **options: Any) -> Any:
         """A :class:`~nautilus_core.controller.runtime.ControllerRuntime` for the named reconcilers
         (default: all registered); ``options`` go to the runtime (identity, leader_election, ...)."""

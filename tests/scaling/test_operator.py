@@ -28,13 +28,11 @@ def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "cond
 
 @pytest.fixture
 def operator(engine, db_url, kube_emulator, kubeconfig_path):
-    for group in GROUPS:
-        kube_emulator.add_resource(group, VERSION, PLURAL, "IntelligentScaling")
-    kube_emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}) \
-        if kube_emulator.get("v1", "namespaces", "shop") is None else None
+    kube_emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
     app = Nautilus(load_settings(database_url=db_url, reconcile_interval=1.0, metrics_port=0, health_check_port=0),
                    plugins=build_plugin_manager(entry_points=True, disable={"eks", "gke", "aks", "oda"}))
     kube = connect(kubeconfig=str(kubeconfig_path), retry=RetryPolicy.off(), timeout=(2.0, 5.0))
+    assert app.install_scaling_crds(kube) == [f"{PLURAL}.{g}" for g in GROUPS]
     runtime = app.controller(["intelligent-scaling"], kube=kube, leader_election=False, watch_silence_timeout=5.0)
     runtime.start()
     yield runtime
@@ -152,3 +150,44 @@ def test_without_its_crd_the_operator_refuses_to_start_naming_it_and_the_default
     finally:
         kube.close()
         app.close()
+
+
+def test_install_crd_through_the_cli_and_kubectl_prints_the_columns(db_url, engine, kube_emulator, kubeconfig_path,
+                                                                      tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    env = os.environ | {"DATABASE_URL": db_url, "KUBECONFIG": str(kubeconfig_path),
+                        "NAUTILUS_DISABLE_PLUGINS": "eks,gke,aks"}
+    done = subprocess.run([sys.executable, "-m", "nautilus_core.cli", "scaling", "install-crd"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "customresourcedefinition/intelligentscalings.nautilus.io applied" in done.stdout
+    kube_emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    bad = {"apiVersion": f"nautilus.io/{VERSION}", "kind": "IntelligentScaling",
+           "metadata": {"name": "bad", "namespace": "shop"},
+           "spec": {"namespace": "shop", "target_labels": {"app": "web"}, "max_replicas": 0,
+                    "metrics_config": {"prometheus_url": "http://p:9090", "metrics": [{"query": "q", "threshold": 1}]}}}
+    kube = connect(kubeconfig=str(kubeconfig_path), retry=RetryPolicy.off())
+    try:
+        from nautilus_core.kube import KubeApiError
+        with pytest.raises(KubeApiError) as info:                      # the generated schema validates
+            kube.create(f"nautilus.io/{VERSION}", PLURAL, bad, namespace="shop")
+        assert info.value.status == 422 and "spec.max_replicas" in str(info.value)
+        good = bad | {"metadata": {"name": "web", "namespace": "shop"}, "spec": bad["spec"] | {"max_replicas": 4}}
+        created = kube.create(f"nautilus.io/{VERSION}", PLURAL, good, namespace="shop")
+        assert created["spec"]["engine"] == "threshold" and created["spec"]["polling_interval"] == 30  # defaults
+    finally:
+        kube.close()
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    out = subprocess.run([kubectl, "--kubeconfig", str(kubeconfig_path), "--request-timeout=10s", "get",
+                          "intelligentscalings.nautilus.io", "-n", "shop"], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr
+    header = out.stdout.splitlines()[0].split()
+    assert header[:6] == ["NAME", "TARGETS", "CURRENT", "DESIRED", "ENGINE", "LAST"]
+    assert out.stdout.splitlines()[1].split()[0] == "web"
