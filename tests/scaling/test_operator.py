@@ -78,6 +78,7 @@ def test_a_rising_request_rate_scales_the_deployment_up(operator, kube_emulator,
     assert replicas(kube_emulator) > 1
     st = until(lambda: (s := status(kube_emulator, "web")).get("desiredReplicas", 0) > 1 and s, what="status")
     assert st["lastDecision"]["engine"] == "threshold" and st["targets"] == 1
+    assert st["targetReplicas"][0]["name"] == "web" and st["targetReplicas"][0]["desiredReplicas"] > 1
     ready = {c["type"]: c["status"] for c in st["conditions"]}
     assert ready["Ready"] == "True" and ready["AbleToScale"] == "True"
     events = [e for e in kube_emulator.list("v1", "events", namespace="shop") if e["reason"] == "Scaled"]
@@ -191,3 +192,45 @@ def test_install_crd_through_the_cli_and_kubectl_prints_the_columns(db_url, engi
     header = out.stdout.splitlines()[0].split()
     assert header[:6] == ["NAME", "TARGETS", "CURRENT", "DESIRED", "ENGINE", "LAST"]
     assert out.stdout.splitlines()[1].split()[0] == "web"
+
+
+def test_hpa_scales_up_with_load_and_back_down_after_the_stabilization_window(operator, kube_emulator, prometheus):
+    deployment(kube_emulator, "web", replicas=1)
+    scaler(kube_emulator, "web", "sum(rate(http_requests_total[3s]))", 10, url=prometheus.url, engine="hpa",
+           behavior={"scaleDown": {"stabilizationWindowSeconds": 3}})
+    deadline = time.monotonic() + 30
+    while replicas(kube_emulator) == 1 and time.monotonic() < deadline:
+        prometheus.exporter.requests.inc(100)
+        time.sleep(0.2)
+    assert replicas(kube_emulator) > 1                                 # load: scaled up within a poll or two
+    up_at = time.monotonic()
+    until(lambda: replicas(kube_emulator) == 1, timeout=40, what="scaled back down once the load is gone")
+    assert time.monotonic() - up_at >= 3                               # not before the stabilization window
+    st = status(kube_emulator, "web")
+    assert st["lastDecision"]["engine"] == "hpa" and st["scaleEvents"]
+
+
+def test_after_n_metric_failures_the_fallback_replicas_hold(operator, kube_emulator):
+    deployment(kube_emulator, "web", replicas=4)
+    scaler(kube_emulator, "web", "vector(1)", 10, url="http://127.0.0.1:1",
+           fallback={"failure_threshold": 2, "replicas": 2})
+    until(lambda: replicas(kube_emulator) == 2, timeout=30, what="the fallback replicas")
+    st = status(kube_emulator, "web")
+    assert "fallback of 2 replicas" in st["lastDecision"]["reason"] and st["metricFailures"] >= 2
+
+
+def test_a_deployment_also_targeted_by_an_hpa_is_refused_and_no_target_is_reported(operator, kube_emulator,
+                                                                                  prometheus):
+    deployment(kube_emulator, "web", replicas=1)
+    kube_emulator.create({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                          "metadata": {"name": "web", "namespace": "shop"},
+                          "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                                   "minReplicas": 1, "maxReplicas": 3}})
+    scaler(kube_emulator, "web", "vector(500)", 10, url=prometheus.url)
+    st = until(lambda: (s := status(kube_emulator, "web")).get("conditions") and s, what="condition")
+    able = {c["type"]: c for c in st["conditions"]}["AbleToScale"]
+    assert able["status"] == "False" and "HorizontalPodAutoscaler shop/web" in able["message"]
+    assert replicas(kube_emulator) == 1
+    scaler(kube_emulator, "nothing", "vector(500)", 10, url=prometheus.url, target_labels={"app": "none"})
+    st = until(lambda: (s := status(kube_emulator, "nothing")).get("conditions") and s, what="condition")
+    assert "no Deployment in namespace shop matches" in st["lastError"]

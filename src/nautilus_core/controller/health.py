@@ -215,7 +215,9 @@ class HealthServer(_Server):
         self._metrics = metrics
 
     def _routes(self) -> dict[str, Callable[[str], Response]]:
-        routes: dict[str, Callable[[str], Response]] = {"/healthz": self._healthz, "/readyz": self._readyz}
+        # /ready too: the path the intelligent-scaling operator's seed served readiness on
+        routes: dict[str, Callable[[str], Response]] = {"/healthz": self._healthz, "/readyz": self._readyz,
+                                                        "/ready": self._readyz}
         if self._metrics is not None:
             routes["/metrics"] = _metrics_route(self._metrics)
         return routes

@@ -261,9 +261,12 @@ class IntelligentScalingReconciler(BaseReconciler):
         limited = min(max(desired, spec.min_replicas), spec.max_replicas)
         if limited != desired:
             reason += f" (limited to {limited} by min/max {spec.min_replicas}..{spec.max_replicas})"
-        changed = []
+        changed, per_target = [], []
         for dep in targets:
             dname, have = dep["metadata"]["name"], int((dep.get("spec") or {}).get("replicas") or 0)
+            ready = int((dep.get("status") or {}).get("readyReplicas") or 0)
+            per_target.append({"name": dname, "currentReplicas": have, "readyReplicas": ready,
+                               "desiredReplicas": limited})
             self.metrics.current(spec.namespace, dname, have)
             if have == limited or spec.dry_run:
                 continue
@@ -289,7 +292,7 @@ class IntelligentScalingReconciler(BaseReconciler):
                            error="; ".join(conflicts + failures) or None, failures=failed_in_a_row,
                            decision={"engine": engine_name, "reason": reason, "metrics": values,
                                      "time": now_iso(now), "dryRun": spec.dry_run},
-                           history=history, events=events, conditions=[
+                           history=history, events=events, per_target=per_target, conditions=[
                                ("Ready", True, "Reconciled", "decisions are being made"),
                                ("AbleToScale", not conflicts, "Conflict" if conflicts else "SucceededRescale",
                                 "; ".join(conflicts) or "the scale subresource answered"),
@@ -318,6 +321,7 @@ class IntelligentScalingReconciler(BaseReconciler):
                       error: str | None = None, targets: int | None = None, current: int | None = None,
                       desired: int | None = None, failures: int | None = None, decision: dict[str, Any] | None = None,
                       history: list[tuple[float, int]] | None = None, events: list[tuple[float, int]] | None = None,
+                      per_target: list[dict[str, Any]] | None = None,
                       conditions: Sequence[tuple[str, bool, str, str]] = ()) -> None:
         meta = obj["metadata"]
         status: dict[str, Any] = dict(old)
@@ -329,6 +333,8 @@ class IntelligentScalingReconciler(BaseReconciler):
                              ("metricFailures", failures), ("lastDecision", decision)):
             if value is not None:
                 status[field] = value
+        if per_target is not None:
+            status["targetReplicas"] = per_target
         if history is not None:
             status["recommendations"] = [[t, r] for t, r in history[-MAX_HISTORY:]]
         if events is not None:
