@@ -1,6 +1,6 @@
 """``python -m bench [NAME ...]``: run the benchmarks (all by default) and print their figures.
 
-NAME is one of ``upsert``, ``inventory``, ``controller``, ``emulator``, ``quantity``; each also runs alone as
+NAME is one of ``upsert``, ``inventory``, ``controller``, ``emulator``, ``quantity``, ``scaling``; each runs alone as
 ``python -m bench.NAME``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ("upsert", "inventory", "controller", "emulator", "quantity")
+BENCHES = ("upsert", "inventory", "controller", "emulator", "quantity", "scaling")
 
 
 def main() -> int:

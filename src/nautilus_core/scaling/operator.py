@@ -287,7 +287,9 @@ class IntelligentScalingReconciler(BaseReconciler):
         sentence = (f"{'dry run: would scale' if spec.dry_run and limited != current else 'scaled'} "
                     f"{len(targets)} Deployment(s) from {current} to {limited}: {reason}"
                     if limited != current else f"holding {current} replicas: {reason}")
-        self._event(obj, sentence, "ScalingDecision" if limited == current or spec.dry_run else "Scaled")
+        previous = (status.get("lastDecision") or {}).get("reason")
+        if limited != current or previous != reason:  # like the HPA: no Event for an unchanged hold
+            self._event(obj, sentence, "ScalingDecision" if limited == current or spec.dry_run else "Scaled")
         self._write_status(group, obj, status, now, targets=len(targets), current=current, desired=limited,
                            error="; ".join(conflicts + failures) or None, failures=failed_in_a_row,
                            decision={"engine": engine_name, "reason": reason, "metrics": values,
