@@ -26,16 +26,31 @@ def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "cond
         time.sleep(0.1)
 
 
-@pytest.fixture
-def operator(engine, db_url, kube_emulator, kubeconfig_path):
-    kube_emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+def _start(db_url, emu, kubeconfig):
+    emu.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
     app = Nautilus(load_settings(database_url=db_url, reconcile_interval=1.0, metrics_port=0, health_check_port=0),
                    plugins=build_plugin_manager(entry_points=True, disable={"eks", "gke", "aks", "oda"}))
-    kube = connect(kubeconfig=str(kubeconfig_path), retry=RetryPolicy.off(), timeout=(2.0, 5.0))
+    kube = connect(kubeconfig=str(kubeconfig), retry=RetryPolicy.off(), timeout=(2.0, 5.0))
     assert app.install_scaling_crds(kube) == [f"{PLURAL}.{g}" for g in GROUPS]
     runtime = app.controller(["intelligent-scaling"], kube=kube, leader_election=False, watch_silence_timeout=5.0)
     runtime.start()
+    return runtime, kube, app
+
+
+@pytest.fixture
+def operator(engine, db_url, kube_emulator, kubeconfig_path):
+    runtime, kube, app = _start(db_url, kube_emulator, kubeconfig_path)
     yield runtime
+    runtime.stop()
+    kube.close()
+    app.close()
+
+
+@pytest.fixture
+def simulated(engine, db_url, kube_cluster, tmp_path):
+    """The operator against the emulator's simulated cluster: pods follow the Deployments' scale."""
+    runtime, kube, app = _start(db_url, kube_cluster, kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"))
+    yield kube_cluster
     runtime.stop()
     kube.close()
     app.close()
@@ -234,3 +249,15 @@ def test_a_deployment_also_targeted_by_an_hpa_is_refused_and_no_target_is_report
     scaler(kube_emulator, "nothing", "vector(500)", 10, url=prometheus.url, target_labels={"app": "none"})
     st = until(lambda: (s := status(kube_emulator, "nothing")).get("conditions") and s, what="condition")
     assert "no Deployment in namespace shop matches" in st["lastError"]
+
+
+def test_in_a_simulated_cluster_ready_pods_follow_the_scale(simulated, prometheus):
+    deployment(simulated, "web", replicas=1)
+    scaler(simulated, "web", "vector(500)", 100, url=prometheus.url, max_replicas=3)
+    until(lambda: replicas(simulated) == 3, timeout=30, what="scaled to the maximum")
+    running = until(lambda: len([p for p in simulated.list("v1", "pods", namespace="shop")
+                                 if p["status"].get("phase") == "Running"]) == 3, timeout=30, what="3 pods")
+    assert running
+    st = until(lambda: (s := status(simulated, "web")).get("targetReplicas", [{}])[0].get("readyReplicas") == 3
+               and s, timeout=30, what="status shows the ready pods")
+    assert {c["type"]: c["status"] for c in st["conditions"]}["ScalingLimited"] == "True"   # max reached

@@ -233,6 +233,7 @@ class IntelligentScalingReconciler(BaseReconciler):
             self.metrics.health("decision_engine", False)
             return
         fallback = spec.fallback
+        wanted: int | None = None  # what the engine asked for before any bound
         if fallback and failed_in_a_row >= fallback.failure_threshold:
             desired, reason = fallback.replicas, (f"{failed_in_a_row} metric failures in a row: holding the "
                                                   f"fallback of {fallback.replicas} replicas")
@@ -258,7 +259,10 @@ class IntelligentScalingReconciler(BaseReconciler):
             desired, reason = int(decision.replicas), decision.reason
             recommendation = decision.details.get("recommendation", desired)
             history.append((now, int(recommendation)))
+            if isinstance(recommendation, int) and not isinstance(recommendation, bool):
+                wanted = recommendation
         limited = min(max(desired, spec.min_replicas), spec.max_replicas)
+        asked = desired if wanted is None else wanted
         if limited != desired:
             reason += f" (limited to {limited} by min/max {spec.min_replicas}..{spec.max_replicas})"
         changed, per_target = [], []
@@ -300,8 +304,8 @@ class IntelligentScalingReconciler(BaseReconciler):
                                 "; ".join(conflicts) or "the scale subresource answered"),
                                ("ScalingActive", not failures, "MetricsUnavailable" if failures else "ValidMetrics",
                                 failures[0] if failures else "every metric has a value"),
-                               ("ScalingLimited", limited != desired, "TooFewReplicas" if desired < limited else
-                                "TooManyReplicas" if desired > limited else "DesiredWithinRange", reason)])
+                               ("ScalingLimited", asked != limited, "TooFewReplicas" if asked < limited else
+                                "TooManyReplicas" if asked > limited else "DesiredWithinRange", reason)])
 
     # ------------------------------------------------------------------ writes
 
