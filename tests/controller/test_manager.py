@@ -124,3 +124,19 @@ def test_readiness_waits_for_sources_to_be_declared_and_listed(app, kube):
     finally:
         gate.set()
         runtime.stop()
+
+
+def test_ready_answers_like_readyz(controller):
+    runtime = controller()
+    base = f"http://127.0.0.1:{runtime.server_port('health')}"
+
+    def get(path):
+        try:
+            with urllib.request.urlopen(base + path, timeout=5) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, exc.read()
+
+    until(lambda: get("/readyz")[0] == 200, what="ready")
+    assert get("/ready") == get("/readyz")

@@ -261,3 +261,43 @@ def test_in_a_simulated_cluster_ready_pods_follow_the_scale(simulated, prometheu
     st = until(lambda: (s := status(simulated, "web")).get("targetReplicas", [{}])[0].get("readyReplicas") == 3
                and s, timeout=30, what="status shows the ready pods")
     assert {c["type"]: c["status"] for c in st["conditions"]}["ScalingLimited"] == "True"   # max reached
+
+
+def test_run_alone_the_operator_serves_the_seed_metrics_on_8000_and_ready(db_url, engine, kube_emulator,
+                                                                          kubeconfig_path, prometheus):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 8000)) == 0:
+            pytest.skip("port 8000 is taken on this machine")
+    kube_emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    env = {k: v for k, v in os.environ.items() if k != "METRICS_PORT"} | {
+        "DATABASE_URL": db_url, "KUBECONFIG": str(kubeconfig_path), "NAUTILUS_DISABLE_PLUGINS": "eks,gke,aks",
+        "HEALTH_CHECK_PORT": "0", "NAUTILUS_KUBE_RETRIES": "0"}
+    subprocess.run([sys.executable, "-m", "nautilus_core.cli", "scaling", "install-crd"], env=env, check=True,
+                   capture_output=True, timeout=60)
+    deployment(kube_emulator, "web", replicas=1)
+    scaler(kube_emulator, "web", "vector(500)", 100, url=prometheus.url)
+    proc = subprocess.Popen([sys.executable, "-m", "nautilus_core.cli", "controller", "run", "-r",
+                             "intelligent-scaling", "--no-leader-election"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def metrics() -> str:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:8000/metrics", timeout=2) as answer:
+                    return answer.read().decode()
+            except OSError:
+                return ""
+        text = until(lambda: (t := metrics()) and "nimbusguard_decisions_total" in t and
+                     'action="scale_up"' in t and t, timeout=30, what="the seed's metrics on 8000")
+        assert 'nimbusguard_current_replicas{deployment="web",namespace="shop"}' in text
+        assert 'nimbusguard_operator_health{component="prometheus"} 1.0' in text
+        assert replicas(kube_emulator) == 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0

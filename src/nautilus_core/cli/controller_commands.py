@@ -9,6 +9,8 @@ import click
 
 from nautilus_core.cli.output import Duration, pass_state
 
+SCALING_OPERATOR_METRICS_PORT = 8000
+
 
 @click.group("controller")
 def controller_group() -> None:
@@ -60,6 +62,9 @@ def run_command(state, reconcilers, leader_election, lease_namespace, identity, 
     from nautilus_core.config import load_settings
 
     settings = load_settings(log_level=state.log_level, log_format=state.log_format, **flags)
+    if tuple(reconcilers) == ("intelligent-scaling",) and "metrics_port" not in settings.model_fields_set:
+        # run as the scaling operator alone: its seed served /metrics on 8000
+        settings = settings.model_copy(update={"metrics_port": SCALING_OPERATOR_METRICS_PORT})
     app = Nautilus(settings, plugins=state.plugins)
     try:
         code = app.run_controller(reconcilers, leader_election=leader_election, lease_namespace=lease_namespace,
