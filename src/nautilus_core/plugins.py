@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Generic, TypeVar
 
+import click
 import pluggy
 import structlog
 
@@ -181,6 +182,26 @@ class _GuardedGroup:
                 plugin=self._plugin, hook="nautilus_register_commands",
             )
         self._group.add_command(cmd, name)
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        """``@cli.command(...)`` (or bare ``@cli.command``): built by click, added through the guard."""
+        return self._decorate(click.command, args, kwargs)
+
+    def group(self, *args: Any, **kwargs: Any) -> Any:
+        """``@cli.group(...)`` (or bare ``@cli.group``): built by click, added through the guard."""
+        return self._decorate(click.group, args, kwargs)
+
+    def _decorate(self, make: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if len(args) == 1 and callable(args[0]) and not kwargs:  # used without parentheses
+            cmd = make(args[0])
+            self.add_command(cmd)
+            return cmd
+
+        def decorator(fn: Callable[..., Any]) -> Any:
+            cmd = make(*args, **kwargs)(fn)
+            self.add_command(cmd)
+            return cmd
+        return decorator
 
     def __getattr__(self, item: str) -> Any:
         return getattr(self._group, item)

@@ -198,3 +198,28 @@ def test_reconciler_factories_and_engines_are_registered_with_their_plugin():
         assert engine.obj.decide(None).replicas == 2
     finally:
         manager.remove("inproc")
+
+
+DECORATED = """
+import click
+from nautilus_core import hookimpl
+
+@hookimpl
+def nautilus_register_commands(cli):
+    @cli.command("{cmd}")
+    def command():
+        "Say hi."
+        click.echo("hi from {name}")
+"""
+
+
+def test_plugin_command_decorator_cannot_replace_a_builtin(dists):
+    dists.add("hello-dist", "hello", "hello_plugin", DECORATED.format(cmd="hello", name="hello"))
+    ok = dists.run_cli("hello")
+    assert ok.returncode == 0 and ok.stdout.strip() == "hi from hello", ok.stderr
+
+    dists.add("shadow-dist", "shadow", "shadow_plugin", DECORATED.format(cmd="plugins", name="shadow"))
+    clash = dists.run_cli("hello")  # a plugin command: every plugin's commands are added
+    assert clash.returncode == 3, (clash.stdout, clash.stderr)
+    assert "hi from" not in clash.stdout
+    assert "'plugins'" in clash.stderr and "nautilus-core" in clash.stderr and "shadow" in clash.stderr
