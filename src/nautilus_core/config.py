@@ -5,6 +5,8 @@ controller's RECONCILE_INTERVAL ...). Durations accept Go-style strings ("500ms"
 "1h30m", "1d") or bare seconds (one parser: :mod:`nautilus_core.durations`). An invalid value fails
 fast with a :class:`ConfigError` naming the variable and what it accepts. Read by the CLI (once at
 start-up), the ``Nautilus`` facade, and ``kube/`` (:func:`kube_settings`, for clients built by providers).
+Plugins' own sections (``nautilus_register_settings``) are validated here too (:func:`load_section`),
+with the same messages, each variable named with its section's ``env_prefix``.
 """
 
 from __future__ import annotations
@@ -180,6 +182,45 @@ def kube_settings() -> KubeSettings:
     return _validated(KubeSettings, {})
 
 
+def section_env_prefix(cls: type[BaseSettings]) -> str:
+    """The environment prefix of a plugin's settings section (``model_config["env_prefix"]``), upper case."""
+    return str(cls.model_config.get("env_prefix") or "").upper()
+
+
+def section_name(cls: type[BaseSettings]) -> str:
+    """A section's name: its ``section_name`` class attribute, else its prefix without ``NAUTILUS_``
+    (``NAUTILUS_EKS_`` -> ``eks``)."""
+    explicit = getattr(cls, "section_name", None)
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    return section_env_prefix(cls).removeprefix("NAUTILUS_").strip("_").lower().replace("_", "-")
+
+
+def load_section(cls: type[_S]) -> _S:
+    """Read one plugin settings section from the environment and validate it.
+
+    :raises ConfigError: naming the variable (prefix included), the value given and what is accepted.
+    """
+    return _validated(cls, {})
+
+
+def _env_name(model: type[BaseSettings], field: str) -> str:
+    """The environment variable a user sets for ``field`` of ``model``."""
+    if model in (Settings, KubeSettings) and field in _ENV_NAMES:
+        return _ENV_NAMES[field]
+    info = model.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, str):
+        return alias.upper()
+    if isinstance(alias, AliasChoices):
+        for choice in alias.choices:
+            if isinstance(choice, str) and choice.isupper():
+                return choice
+    if info is not None and isinstance(info.alias, str):
+        return info.alias.upper()
+    return (section_env_prefix(model) + field).upper() if field else ""
+
+
 _ENV_NAMES = {"kube_retries": "NAUTILUS_KUBE_RETRIES", "kube_timeout": "NAUTILUS_KUBE_TIMEOUT",
               "providers": "NAUTILUS_PROVIDERS", "nautilus_home": "NAUTILUS_HOME"}
 
@@ -192,9 +233,11 @@ def _validated(model: type[_S], overrides: dict[str, Any]) -> _S:
         problems = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else ""
-            name = _ENV_NAMES.get(field, field.upper())
+            name = _env_name(model, field)
             given = err.get("input")
-            shown = "***" if "PASSWORD" in name or "URL" in name else repr(given)
+            secret = any(w in name for w in ("PASSWORD", "URL", "TOKEN", "SECRET", "KEY")) or (
+                field in model.model_fields and model.model_fields[field].annotation in (SecretStr, SecretStr | None))
+            shown = "***" if secret else repr(given)
             message = str(err["msg"]).removeprefix("Value error, ")
             problems.append(f"{name}={shown}: {message}" if name else message)
         raise ConfigError("invalid setting: " + "; ".join(problems)) from None
