@@ -44,7 +44,7 @@ class Nautilus:
     @property
     def plugins(self) -> PluginManager:
         if self._plugins is None:
-            self._plugins = build_plugin_manager(strict=self._strict)
+            self._plugins = build_plugin_manager(strict=self._strict, disable=self.settings.disable_plugins)
         return self._plugins
 
     @cached_property

@@ -51,9 +51,34 @@ class KubeSettings(BaseSettings):
     #: read timeout of API calls (the connect timeout is at most 5 s, or this when shorter)
     kube_timeout: Seconds = Field(30.0, le=3600, validation_alias=AliasChoices("NAUTILUS_KUBE_TIMEOUT",
                                                                                "kube_timeout"))
+    #: kubeconfig file(s) (``a:b`` like kubectl; the providers read every file, a client the first)
+    kubeconfig: str | None = None
+    #: set by Kubernetes in every pod: the in-cluster provider finds its cluster here
+    kubernetes_service_host: str | None = None
+    kubernetes_service_port: int = Field(443, ge=1, le=65535)
+    #: the in-cluster provider's name for the cluster it runs in
+    nautilus_cluster_name: str = Field("in-cluster", min_length=1)
 
 
-class Settings(KubeSettings):
+class PluginSettings(BaseSettings):
+    """Which plugins to load (read by ``plugins.build_plugin_manager`` before the other settings)."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, validate_default=True,
+                                      populate_by_name=True)
+
+    #: plugin names to skip, comma-separated
+    disable_plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("NAUTILUS_DISABLE_PLUGINS", "disable_plugins"))
+
+    @field_validator("disable_plugins", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [p.strip() for p in value.split(",") if p.strip()]
+        return value
+
+
+class Settings(KubeSettings, PluginSettings):
     """Every setting of Nautilus. Environment names are the field names in upper case."""
 
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, validate_default=True,
@@ -74,9 +99,10 @@ class Settings(KubeSettings):
     log_level: LogLevel = "INFO"
     log_format: Literal["json", "text"] | None = None
 
-    # Kubernetes access
-    kubeconfig: str | None = None
+    # Kubernetes access (KUBECONFIG and the in-cluster variables: see KubeSettings)
     in_cluster: bool = False
+    #: the namespace this process runs in (the downward API sets it): where the controller's Lease lives
+    pod_namespace: str = Field("default", min_length=1)
 
     # controller (issue: controller runtime)
     watch_all_namespaces: bool = False
@@ -175,7 +201,8 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def kube_settings() -> KubeSettings:
-    """Only the Kubernetes client settings (NAUTILUS_KUBE_RETRIES, NAUTILUS_KUBE_TIMEOUT) from the environment.
+    """Only the Kubernetes client settings (NAUTILUS_KUBE_RETRIES, NAUTILUS_KUBE_TIMEOUT, KUBECONFIG,
+    KUBERNETES_SERVICE_HOST/PORT, NAUTILUS_CLUSTER_NAME) from the environment.
 
     :raises ConfigError: naming the variable.
     """
@@ -206,7 +233,7 @@ def load_section(cls: type[_S]) -> _S:
 
 def _env_name(model: type[BaseSettings], field: str) -> str:
     """The environment variable a user sets for ``field`` of ``model``."""
-    if model in (Settings, KubeSettings) and field in _ENV_NAMES:
+    if model in (Settings, KubeSettings, PluginSettings) and field in _ENV_NAMES:
         return _ENV_NAMES[field]
     info = model.model_fields.get(field)
     alias = info.validation_alias if info is not None else None
@@ -221,7 +248,13 @@ def _env_name(model: type[BaseSettings], field: str) -> str:
     return (section_env_prefix(model) + field).upper() if field else ""
 
 
-_ENV_NAMES = {"kube_retries": "NAUTILUS_KUBE_RETRIES", "kube_timeout": "NAUTILUS_KUBE_TIMEOUT",
+def plugin_settings() -> PluginSettings:
+    """Only NAUTILUS_DISABLE_PLUGINS from the environment (the plugin manager is built before the rest)."""
+    return _validated(PluginSettings, {})
+
+
+_ENV_NAMES = {"disable_plugins": "NAUTILUS_DISABLE_PLUGINS",
+              "kube_retries": "NAUTILUS_KUBE_RETRIES", "kube_timeout": "NAUTILUS_KUBE_TIMEOUT",
               "providers": "NAUTILUS_PROVIDERS", "nautilus_home": "NAUTILUS_HOME"}
 
 

@@ -10,7 +10,6 @@ and tests.
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -22,7 +21,7 @@ import structlog
 from pydantic_settings import BaseSettings
 
 from nautilus_core import hookspecs
-from nautilus_core.config import load_section, section_env_prefix, section_name
+from nautilus_core.config import load_section, plugin_settings, section_env_prefix, section_name
 from nautilus_core.errors import ConfigError, PluginError
 from nautilus_core.types import ClusterProvider, Enricher, ReconcilerFactory, ScalingEngine
 
@@ -272,8 +271,10 @@ class _GuardedGroup:
 
 
 def disabled_plugins(value: str | None = None) -> set[str]:
-    raw = os.environ.get(DISABLE_ENV, "") if value is None else value
-    return {part.strip() for part in raw.split(",") if part.strip()}
+    """Plugin names to skip: ``value`` (comma-separated), else NAUTILUS_DISABLE_PLUGINS (via Settings)."""
+    if value is None:
+        return set(plugin_settings().disable_plugins)
+    return {part.strip() for part in value.split(",") if part.strip()}
 
 
 def _core_version() -> str:

@@ -1,4 +1,4 @@
-"""A reconciler reads its plugin's settings section (nautilus_register_settings) typed, through its context."""
+"""Settings reach the controller: a plugin's section through the context (typed), POD_NAMESPACE for the Lease."""
 
 from __future__ import annotations
 
@@ -63,4 +63,14 @@ def test_a_reconciler_reads_its_section_through_the_context(db_url, engine, kube
         assert isinstance(runtime.reconcilers["greeter"].section, GreeterSettings)
     finally:
         runtime.stop()
+        app.close()
+
+
+def test_the_lease_lives_in_pod_namespace(db_url, engine, kube, monkeypatch):
+    monkeypatch.setenv("POD_NAMESPACE", "nautilus-system")
+    app = Nautilus(load_settings(database_url=db_url, **FAST), plugins=build_plugin_manager(entry_points=False))
+    try:
+        assert app.controller(["statefulsets"], kube=kube).lease_namespace == "nautilus-system"
+        assert app.controller(["statefulsets"], kube=kube, lease_namespace="ops").lease_namespace == "ops"
+    finally:
         app.close()
