@@ -28,6 +28,16 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 #: a duration in seconds, written "30s", "5m", "1h30m", "500ms" or as bare seconds; always > 0 and finite
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 _S = TypeVar("_S", bound=BaseSettings)
+
+
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+#: a list written comma-separated in the environment (``"a, b,,c"`` -> ``["a", "b", "c"]``)
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
 #: the longest tombstone retention (100 years): beyond it dates overflow
 MAX_RETENTION_DAYS = 36500
 
@@ -67,15 +77,8 @@ class PluginSettings(BaseSettings):
                                       populate_by_name=True)
 
     #: plugin names to skip, comma-separated
-    disable_plugins: Annotated[list[str], NoDecode] = Field(
+    disable_plugins: CommaList = Field(
         default_factory=list, validation_alias=AliasChoices("NAUTILUS_DISABLE_PLUGINS", "disable_plugins"))
-
-    @field_validator("disable_plugins", mode="before")
-    @classmethod
-    def _split_names(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [p.strip() for p in value.split(",") if p.strip()]
-        return value
 
 
 class Settings(KubeSettings, PluginSettings):
