@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic_settings import BaseSettings
 
 from nautilus_core.config import Settings, load_settings
 from nautilus_core.errors import ConfigError
@@ -24,6 +26,8 @@ from nautilus_core.types import ClusterProvider
 
 if TYPE_CHECKING:
     from nautilus_core.inventory.pipeline import SyncReport
+
+_Section = TypeVar("_Section", bound=BaseSettings)
 
 
 class Nautilus:
@@ -40,7 +44,7 @@ class Nautilus:
     @property
     def plugins(self) -> PluginManager:
         if self._plugins is None:
-            self._plugins = build_plugin_manager(strict=self._strict)
+            self._plugins = build_plugin_manager(strict=self._strict, disable=self.settings.disable_plugins)
         return self._plugins
 
     @cached_property
@@ -134,6 +138,14 @@ class Nautilus:
 
         self.require_schema()
         return queries.runs(self.engine, limit)
+
+    def settings_section(self, cls: type[_Section]) -> _Section:
+        """A plugin's validated settings section (``nautilus_register_settings``), typed.
+
+        :raises ConfigError: a value of a registered section is invalid (naming the variable).
+        :raises PluginError: no plugin registered ``cls``.
+        """
+        return self.plugins.settings_section(cls)
 
     # ------------------------------------------------------------------ controller
 

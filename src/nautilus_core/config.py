@@ -5,6 +5,8 @@ controller's RECONCILE_INTERVAL ...). Durations accept Go-style strings ("500ms"
 "1h30m", "1d") or bare seconds (one parser: :mod:`nautilus_core.durations`). An invalid value fails
 fast with a :class:`ConfigError` naming the variable and what it accepts. Read by the CLI (once at
 start-up), the ``Nautilus`` facade, and ``kube/`` (:func:`kube_settings`, for clients built by providers).
+Plugins' own sections (``nautilus_register_settings``) are validated here too (:func:`load_section`),
+with the same messages, each variable named with its section's ``env_prefix``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,16 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 #: a duration in seconds, written "30s", "5m", "1h30m", "500ms" or as bare seconds; always > 0 and finite
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 _S = TypeVar("_S", bound=BaseSettings)
+
+
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+#: a list written comma-separated in the environment (``"a, b,,c"`` -> ``["a", "b", "c"]``)
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
 #: the longest tombstone retention (100 years): beyond it dates overflow
 MAX_RETENTION_DAYS = 36500
 
@@ -49,9 +61,27 @@ class KubeSettings(BaseSettings):
     #: read timeout of API calls (the connect timeout is at most 5 s, or this when shorter)
     kube_timeout: Seconds = Field(30.0, le=3600, validation_alias=AliasChoices("NAUTILUS_KUBE_TIMEOUT",
                                                                                "kube_timeout"))
+    #: kubeconfig file(s) (``a:b`` like kubectl; the providers read every file, a client the first)
+    kubeconfig: str | None = None
+    #: set by Kubernetes in every pod: the in-cluster provider finds its cluster here
+    kubernetes_service_host: str | None = None
+    kubernetes_service_port: int = Field(443, ge=1, le=65535)
+    #: the in-cluster provider's name for the cluster it runs in
+    nautilus_cluster_name: str = Field("in-cluster", min_length=1)
 
 
-class Settings(KubeSettings):
+class PluginSettings(BaseSettings):
+    """Which plugins to load (read by ``plugins.build_plugin_manager`` before the other settings)."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, validate_default=True,
+                                      populate_by_name=True)
+
+    #: plugin names to skip, comma-separated
+    disable_plugins: CommaList = Field(
+        default_factory=list, validation_alias=AliasChoices("NAUTILUS_DISABLE_PLUGINS", "disable_plugins"))
+
+
+class Settings(KubeSettings, PluginSettings):
     """Every setting of Nautilus. Environment names are the field names in upper case."""
 
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, validate_default=True,
@@ -72,9 +102,10 @@ class Settings(KubeSettings):
     log_level: LogLevel = "INFO"
     log_format: Literal["json", "text"] | None = None
 
-    # Kubernetes access
-    kubeconfig: str | None = None
+    # Kubernetes access (KUBECONFIG and the in-cluster variables: see KubeSettings)
     in_cluster: bool = False
+    #: the namespace this process runs in (the downward API sets it): where the controller's Lease lives
+    pod_namespace: str = Field("default", min_length=1)
 
     # controller (issue: controller runtime)
     watch_all_namespaces: bool = False
@@ -173,14 +204,60 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def kube_settings() -> KubeSettings:
-    """Only the Kubernetes client settings (NAUTILUS_KUBE_RETRIES, NAUTILUS_KUBE_TIMEOUT) from the environment.
+    """Only the Kubernetes client settings (NAUTILUS_KUBE_RETRIES, NAUTILUS_KUBE_TIMEOUT, KUBECONFIG,
+    KUBERNETES_SERVICE_HOST/PORT, NAUTILUS_CLUSTER_NAME) from the environment.
 
     :raises ConfigError: naming the variable.
     """
     return _validated(KubeSettings, {})
 
 
-_ENV_NAMES = {"kube_retries": "NAUTILUS_KUBE_RETRIES", "kube_timeout": "NAUTILUS_KUBE_TIMEOUT",
+def section_env_prefix(cls: type[BaseSettings]) -> str:
+    """The environment prefix of a plugin's settings section (``model_config["env_prefix"]``), upper case."""
+    return str(cls.model_config.get("env_prefix") or "").upper()
+
+
+def section_name(cls: type[BaseSettings]) -> str:
+    """A section's name: its ``section_name`` class attribute, else its prefix without ``NAUTILUS_``
+    (``NAUTILUS_EKS_`` -> ``eks``)."""
+    explicit = getattr(cls, "section_name", None)
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    return section_env_prefix(cls).removeprefix("NAUTILUS_").strip("_").lower().replace("_", "-")
+
+
+def load_section(cls: type[_S]) -> _S:
+    """Read one plugin settings section from the environment and validate it.
+
+    :raises ConfigError: naming the variable (prefix included), the value given and what is accepted.
+    """
+    return _validated(cls, {})
+
+
+def _env_name(model: type[BaseSettings], field: str) -> str:
+    """The environment variable a user sets for ``field`` of ``model``."""
+    if model in (Settings, KubeSettings, PluginSettings) and field in _ENV_NAMES:
+        return _ENV_NAMES[field]
+    info = model.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, str):
+        return alias.upper()
+    if isinstance(alias, AliasChoices):
+        for choice in alias.choices:
+            if isinstance(choice, str) and choice.isupper():
+                return choice
+    if info is not None and isinstance(info.alias, str):
+        return info.alias.upper()
+    return (section_env_prefix(model) + field).upper() if field else ""
+
+
+def plugin_settings() -> PluginSettings:
+    """Only NAUTILUS_DISABLE_PLUGINS from the environment (the plugin manager is built before the rest)."""
+    return _validated(PluginSettings, {})
+
+
+_ENV_NAMES = {"disable_plugins": "NAUTILUS_DISABLE_PLUGINS",
+              "kube_retries": "NAUTILUS_KUBE_RETRIES", "kube_timeout": "NAUTILUS_KUBE_TIMEOUT",
               "providers": "NAUTILUS_PROVIDERS", "nautilus_home": "NAUTILUS_HOME"}
 
 
@@ -192,9 +269,11 @@ def _validated(model: type[_S], overrides: dict[str, Any]) -> _S:
         problems = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else ""
-            name = _ENV_NAMES.get(field, field.upper())
+            name = _env_name(model, field)
             given = err.get("input")
-            shown = "***" if "PASSWORD" in name or "URL" in name else repr(given)
+            secret = any(w in name for w in ("PASSWORD", "URL", "TOKEN", "SECRET", "KEY")) or (
+                field in model.model_fields and model.model_fields[field].annotation in (SecretStr, SecretStr | None))
+            shown = "***" if secret else repr(given)
             message = str(err["msg"]).removeprefix("Value error, ")
             problems.append(f"{name}={shown}: {message}" if name else message)
         raise ConfigError("invalid setting: " + "; ".join(problems)) from None

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import click
 import pluggy
+from pydantic_settings import BaseSettings
 
 from nautilus_core.types import ClusterProvider, Enricher, Kind, ReconcilerFactory, ScalingEngine
 
@@ -150,4 +151,30 @@ def nautilus_register_commands(cli: click.Group) -> None:
         @hookimpl
         def nautilus_register_commands(cli):
             cli.add_command(oda_group)
+    """
+
+
+@hookspec
+def nautilus_register_settings(register: Callable[[type[BaseSettings]], None]) -> None:
+    """Register the plugin's own settings: a pydantic-settings class read from the environment.
+
+    Called once when the plugin manager is built. Every section is validated once at start-up with
+    the core settings (a bad value exits 2 naming the variable); a reconciler reads its section typed
+    with ``ctx.settings_section(MySettings)``, other code with ``Nautilus.settings_section``.
+
+    :param register: call it once per class. The class needs its own environment prefix
+        (``model_config = SettingsConfigDict(env_prefix="NAUTILUS_ODA_")``); its name is its
+        ``section_name: ClassVar[str]``, else the prefix without ``NAUTILUS_`` (``oda``). Two
+        plugins registering the same prefix or name is an error naming both.
+    :returns: nothing; every implementation is called.
+
+    Example::
+
+        class OdaSettings(BaseSettings):
+            model_config = SettingsConfigDict(env_prefix="NAUTILUS_ODA_")
+            canvas_url: str = "http://localhost:8080"
+
+        @hookimpl
+        def nautilus_register_settings(register):
+            register(OdaSettings)
     """

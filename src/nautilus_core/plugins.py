@@ -10,17 +10,19 @@ and tests.
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Generic, TypeVar
 
+import click
 import pluggy
 import structlog
+from pydantic_settings import BaseSettings
 
 from nautilus_core import hookspecs
-from nautilus_core.errors import PluginError
+from nautilus_core.config import load_section, plugin_settings, section_env_prefix, section_name
+from nautilus_core.errors import ConfigError, PluginError
 from nautilus_core.types import (
     ClusterProvider,
     Enricher,
@@ -44,6 +46,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
 )
 
 T = TypeVar("T")
+S = TypeVar("S", bound=BaseSettings)
 
 #: Told of every call of a hook implementation, as ``observer(hook, plugin, builtin)``, before the
 #: call. Empty in production; the test suite records which hooks its tests call, with which plugins.
@@ -84,6 +87,7 @@ class PluginManager:
     failures: list[LoadFailure] = field(default_factory=list)
     _dists: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
     _cache: dict[str, dict[str, Registration[Any]]] = field(default_factory=dict)
+    _sections: dict[type[BaseSettings], BaseSettings] | None = None
 
     @property
     def hook(self) -> Any:
@@ -101,11 +105,13 @@ class PluginManager:
         self.pm.register(plugin, name=name)
         self._dists[name] = (distribution, version, builtin)
         self._cache.clear()
+        self._sections = None
 
     def remove(self, name: str) -> None:
         self.pm.unregister(name=name)
         self._dists.pop(name, None)
         self._cache.clear()
+        self._sections = None
 
     def info(self) -> list[PluginInfo]:
         out = []
@@ -209,6 +215,53 @@ class PluginManager:
         return self._collect("nautilus_register_scaling_engines",
                              lambda a: (getattr(a[0], "name", None), a[0]))
 
+    def settings_sections(self) -> dict[str, Registration[type[BaseSettings]]]:
+        """Every registered settings class by section name; a shared prefix or name names both plugins."""
+        found: dict[str, Registration[type[BaseSettings]]] = self._collect(
+            "nautilus_register_settings", _settings_entry)
+        prefixes: dict[str, Registration[type[BaseSettings]]] = {}
+        for reg in found.values():
+            prefix = section_env_prefix(reg.obj)
+            if prefix in prefixes:
+                other = prefixes[prefix]
+                raise PluginError(f"nautilus_register_settings: env prefix {prefix!r} registered by both "
+                                  f"{other.plugin} ({other.obj.__name__}) and {reg.plugin} ({reg.obj.__name__})",
+                                  plugin=reg.plugin, hook="nautilus_register_settings")
+            prefixes[prefix] = reg
+        return found
+
+    def validate_settings(self) -> None:
+        """Read and validate every registered section once (the CLI does it at start-up).
+
+        :raises ConfigError: one message naming every bad variable of every section.
+        """
+        if self._sections is not None:
+            return
+        sections: dict[type[BaseSettings], BaseSettings] = {}
+        problems = []
+        for reg in self.settings_sections().values():
+            try:
+                sections[reg.obj] = load_section(reg.obj)
+            except ConfigError as exc:
+                problems.append(str(exc).removeprefix("invalid setting: ") + f" (plugin {reg.plugin})")
+        if problems:
+            raise ConfigError("invalid setting: " + "; ".join(problems))
+        self._sections = sections
+
+    def settings_section(self, cls: type[S]) -> S:
+        """The validated values of a registered settings section, typed.
+
+        :raises ConfigError: a value of some section is invalid.
+        :raises PluginError: no plugin registered ``cls``.
+        """
+        self.validate_settings()
+        assert self._sections is not None
+        section = self._sections.get(cls)
+        if not isinstance(section, cls):
+            raise PluginError(f"settings section {cls.__name__} is not registered by any plugin "
+                              "(nautilus_register_settings)", hook="nautilus_register_settings")
+        return section
+
     def register_commands(self, cli: Any) -> None:
         """Let every plugin add commands; a name clash names both plugins."""
         owners = {name: "nautilus-core" for name in cli.commands}
@@ -218,6 +271,17 @@ class PluginManager:
             self._call_impl(impl, "nautilus_register_commands", cli=guard)
             for name in set(cli.commands) - before:
                 owners[name] = impl.plugin_name
+
+
+def _settings_entry(args: tuple[Any, ...]) -> tuple[str, type[BaseSettings]]:
+    cls = args[0]
+    if not (isinstance(cls, type) and issubclass(cls, BaseSettings)):
+        raise PluginError(f"nautilus_register_settings: {cls!r} is not a pydantic-settings class",
+                          hook="nautilus_register_settings")
+    if not section_env_prefix(cls):
+        raise PluginError(f"nautilus_register_settings: {cls.__name__} has no env_prefix "
+                          "(model_config = SettingsConfigDict(env_prefix=...))", hook="nautilus_register_settings")
+    return section_name(cls), cls
 
 
 class _GuardedGroup:
@@ -234,6 +298,26 @@ class _GuardedGroup:
                 plugin=self._plugin, hook="nautilus_register_commands",
             )
         self._group.add_command(cmd, name)
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        """``@cli.command(...)`` (or bare ``@cli.command``): built by click, added through the guard."""
+        return self._decorate(click.command, args, kwargs)
+
+    def group(self, *args: Any, **kwargs: Any) -> Any:
+        """``@cli.group(...)`` (or bare ``@cli.group``): built by click, added through the guard."""
+        return self._decorate(click.group, args, kwargs)
+
+    def _decorate(self, make: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if len(args) == 1 and callable(args[0]) and not kwargs:  # used without parentheses
+            cmd = make(args[0])
+            self.add_command(cmd)
+            return cmd
+
+        def decorator(fn: Callable[..., Any]) -> Any:
+            cmd = make(*args, **kwargs)(fn)
+            self.add_command(cmd)
+            return cmd
+        return decorator
 
     def __getattr__(self, item: str) -> Any:
         return getattr(self._group, item)
@@ -258,8 +342,10 @@ def _kind_problem(kind: Any) -> str | None:
 
 
 def disabled_plugins(value: str | None = None) -> set[str]:
-    raw = os.environ.get(DISABLE_ENV, "") if value is None else value
-    return {part.strip() for part in raw.split(",") if part.strip()}
+    """Plugin names to skip: ``value`` (comma-separated), else NAUTILUS_DISABLE_PLUGINS (via Settings)."""
+    if value is None:
+        return set(plugin_settings().disable_plugins)
+    return {part.strip() for part in value.split(",") if part.strip()}
 
 
 def _core_version() -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
+    from pydantic_settings import BaseSettings
     from sqlalchemy import Table
     from sqlalchemy.engine import Engine as DatabaseEngine
     from structlog.typing import FilteringBoundLogger
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
     from nautilus_core.config import Settings
     from nautilus_core.kube.client import KubeClient
 
-
+#: a plugin's settings section (``nautilus_register_settings``)
+_Section = TypeVar("_Section", bound="BaseSettings")
 
 # --------------------------------------------------------------------------- inventory
 
@@ -409,6 +411,18 @@ class ControllerContext:
     plugins: Any = None
     metrics: Any = None
     log: FilteringBoundLogger | Any = None
+
+    def settings_section(self, cls: type[_Section]) -> _Section:
+        """A plugin's validated settings section (``nautilus_register_settings``), typed.
+
+        :raises PluginError: no plugin manager, or no plugin registered ``cls``.
+        """
+        if self.plugins is None:
+            from nautilus_core.errors import PluginError
+
+            raise PluginError(f"settings section {cls.__name__}: this context has no plugin manager")
+        section: _Section = self.plugins.settings_section(cls)
+        return section
 
 
 class BaseReconciler:

@@ -120,9 +120,9 @@ def test_plugins_json_lists_the_five_plugin_packages_and_their_hooks(capsys):
     assert code == 0
     plugins = {p["name"]: p for p in json.loads(out)["plugins"]}
     expected = {
-        "eks": ("nautilus-eks", ["nautilus_register_providers"]),
-        "gke": ("nautilus-gke", ["nautilus_register_providers"]),
-        "aks": ("nautilus-aks", ["nautilus_register_providers"]),
+        "eks": ("nautilus-eks", ["nautilus_register_providers", "nautilus_register_settings"]),
+        "gke": ("nautilus-gke", ["nautilus_register_providers", "nautilus_register_settings"]),
+        "aks": ("nautilus-aks", ["nautilus_register_providers", "nautilus_register_settings"]),
         "scaling": ("nautilus-scaling", ["nautilus_register_scaling_engines"]),
         "oda": ("nautilus-oda", []),
     }

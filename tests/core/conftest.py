@@ -25,7 +25,9 @@ class DistFactory:
         (info / "entry_points.txt").write_text(f"[nautilus]\n{entry_point} = {module}\n")
 
     def run_cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        full_env = os.environ | {"PYTHONPATH": str(self.root), "LOG_FORMAT": "json"} | (env or {})
+        # the fake distributions first, then the PYTHONPATH the tests run with (the code under test)
+        path = os.pathsep.join(p for p in (str(self.root), os.environ.get("PYTHONPATH", "")) if p)
+        full_env = os.environ | {"PYTHONPATH": path, "LOG_FORMAT": "json"} | (env or {})
         return subprocess.run([sys.executable, "-c", "import sys; from nautilus_core.cli import main; "
                                "sys.exit(main(sys.argv[1:]))", *args],
                               capture_output=True, text=True, env=full_env, timeout=60)

@@ -14,11 +14,12 @@ SPECS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
 TESTS = Path(__file__).resolve().parents[1]
 
 
-def test_there_are_six_hooks():
+def test_the_hooks_are_the_documented_set():
     assert sorted(SPECS) == sorted([
         "nautilus_register_providers", "nautilus_register_enrichers", "nautilus_register_kinds",
         "nautilus_register_reconcilers",
         "nautilus_register_scaling_engines", "nautilus_register_commands",
+        "nautilus_register_settings",
     ])
 
 

@@ -236,3 +236,28 @@ def test_a_plugins_command_is_added_to_the_cli_and_a_clash_names_both_plugins():
     manager.add("clash", Plugin(impostor), distribution="tests", version="0", builtin=False)
     with pytest.raises(PluginError, match=r"'plugins' is added by both nautilus-core and clash"):
         manager.register_commands(group())
+
+
+DECORATED = """
+import click
+from nautilus_core import hookimpl
+
+@hookimpl
+def nautilus_register_commands(cli):
+    @cli.command("{cmd}")
+    def command():
+        "Say hi."
+        click.echo("hi from {name}")
+"""
+
+
+def test_plugin_command_decorator_cannot_replace_a_builtin(dists):
+    dists.add("hello-dist", "hello", "hello_plugin", DECORATED.format(cmd="hello", name="hello"))
+    ok = dists.run_cli("hello")
+    assert ok.returncode == 0 and ok.stdout.strip() == "hi from hello", ok.stderr
+
+    dists.add("shadow-dist", "shadow", "shadow_plugin", DECORATED.format(cmd="plugins", name="shadow"))
+    clash = dists.run_cli("hello")  # a plugin command: every plugin's commands are added
+    assert clash.returncode == 3, (clash.stdout, clash.stderr)
+    assert "hi from" not in clash.stdout
+    assert "'plugins'" in clash.stderr and "nautilus-core" in clash.stderr and "shadow" in clash.stderr

@@ -26,7 +26,30 @@ def test_entry_point_registers_the_provider_attributed_to_the_plugin(name, modul
     assert isinstance(registration.obj, getattr(importlib.import_module(module), cls))
     info = {p.name: p for p in manager.info()}[name]
     assert (info.distribution, info.builtin) == (f"nautilus-{name}", False)
-    assert info.hooks == ("nautilus_register_providers",)
+    assert info.hooks == ("nautilus_register_providers", "nautilus_register_settings")
+    section = manager.settings_sections()[name]
+    assert section.plugin == name and section.obj.model_config["env_prefix"] == f"NAUTILUS_{name.upper()}_"
+
+
+@pytest.mark.parametrize(("variable", "value", "provider", "expected"), [
+    ("NAUTILUS_EKS_REGIONS", " eu-west-1, ,us-east-1 ", "eks", ["eu-west-1", "us-east-1"]),
+    ("NAUTILUS_GKE_PROJECTS", "alpha,beta", "gke", ["alpha", "beta"]),
+    ("NAUTILUS_AKS_SUBSCRIPTIONS", " sub-a ", "aks", ["sub-a"]),
+])
+def test_each_provider_reads_its_section(monkeypatch, variable, value, provider, expected):
+    monkeypatch.setenv(variable, value)
+    manager = build_plugin_manager()
+    obj = manager.providers()[provider].obj
+    read = {"eks": lambda: obj.regions(), "gke": lambda: obj.projects(), "aks": lambda: obj.subscriptions()}
+    assert read[provider]() == expected
+
+
+def test_a_bad_plugin_setting_exits_2_naming_the_variable():
+    env = {**os.environ, "NAUTILUS_GKE_ANONYMOUS": "maybe", "LOG_FORMAT": "json"}
+    bad = subprocess.run([sys.executable, "-m", "nautilus_core.cli", "plugins"], capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert bad.returncode == 2, bad.stderr
+    assert "NAUTILUS_GKE_ANONYMOUS='maybe'" in bad.stderr and "plugin gke" in bad.stderr
 
 
 def sdk_modules_after_loading_plugins(name: str, disable: str) -> set[str]:

@@ -112,3 +112,14 @@ def test_credentials_refused_is_a_clear_error(fake):
     with pytest.raises(PromQLError, match="credentials refused"):
         PrometheusClient(url, auth=Auth(username="u", password="p")).query("q")
     assert handler.seen[0]["Authorization"].startswith("Basic ")
+
+
+def test_retries_switched_off_send_one_request(fake):
+    from nautilus_core.retry import RetryPolicy
+
+    url, handler = fake
+    handler.answers = [(503, {"Retry-After": "1"}, b"down"), (200, {}, b"")]
+    client = PrometheusClient(url, retry=RetryPolicy.off())
+    with pytest.raises(PrometheusUnavailable, match="HTTP 503 after 1 attempts"):
+        client.query("q")
+    assert client.requests == 1

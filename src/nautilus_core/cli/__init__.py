@@ -141,6 +141,7 @@ def cli(ctx: click.Context, strict: bool, debug: bool, log_level: str | None, lo
         ctx.obj = State(strict=strict, debug=debug, log_level=log_level, log_format=log_format)
     ctx.call_on_close(ctx.obj.close)
     _configure_logs(ctx.obj)  # every command starts with validated settings
+    ctx.obj.plugins.validate_settings()  # ... the plugins' sections too (nautilus_register_settings)
 
 
 def _register_builtin_commands() -> None:

@@ -332,7 +332,7 @@ class ControllerRuntime:
             self.metrics.register_controller(name, settings.worker_count)
         self.leader_election = leader_election
         self.lease_name = lease_name
-        self.lease_namespace = lease_namespace or os.environ.get("POD_NAMESPACE", "default")
+        self.lease_namespace = lease_namespace or str(getattr(settings, "pod_namespace", "default"))
         self.lease_timing = lease_timing or (getattr(settings, "lease_duration", 15.0),
                                              getattr(settings, "renew_deadline", 10.0),
                                              getattr(settings, "retry_period", 2.0))

@@ -33,7 +33,9 @@ class KubeconfigProvider:
         self.contexts = list(contexts) if contexts else None
 
     def _files(self) -> list[str]:
-        raw = self.kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        from nautilus_core.config import kube_settings
+
+        raw = self.kubeconfig or kube_settings().kubeconfig or os.path.expanduser("~/.kube/config")
         return [os.path.expanduser(p) for p in raw.split(os.pathsep) if p]
 
     def discover(self) -> Iterable[ClusterRef]:
@@ -78,12 +80,13 @@ class InClusterProvider:
     name = "in-cluster"
 
     def discover(self) -> Iterable[ClusterRef]:
-        host = os.environ.get("KUBERNETES_SERVICE_HOST")
-        if not host:
+        from nautilus_core.config import kube_settings
+
+        settings = kube_settings()  # KUBERNETES_SERVICE_HOST/PORT, NAUTILUS_CLUSTER_NAME
+        if not settings.kubernetes_service_host:
             return []
-        port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
-        name = os.environ.get("NAUTILUS_CLUSTER_NAME", "in-cluster")
-        return [ClusterRef(provider=self.name, name=name, endpoint=f"https://{host}:{port}")]
+        return [ClusterRef(provider=self.name, name=settings.nautilus_cluster_name,
+                           endpoint=f"https://{settings.kubernetes_service_host}:{settings.kubernetes_service_port}")]
 
     def connect(self, cluster: ClusterRef) -> KubeClient:
         from nautilus_core.kube import connect

@@ -50,10 +50,11 @@ def decode_ca(raw: str | bytes | None) -> str | None:
 
 
 def kubeconfig_path(path: str | None = None) -> str:
-    """The kubeconfig to read: the argument, else ``$KUBECONFIG`` (first entry), else ~/.kube/config."""
+    """The kubeconfig to read: the argument, else KUBECONFIG (``Settings.kubeconfig``, first entry),
+    else ~/.kube/config."""
     if path:
         return os.path.expanduser(path)
-    env = os.environ.get("KUBECONFIG")
+    env = kube_settings().kubeconfig
     if env:
         return os.path.expanduser(env.split(os.pathsep)[0])
     return os.path.expanduser("~/.kube/config")

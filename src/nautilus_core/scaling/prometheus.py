@@ -4,7 +4,8 @@ Owns :class:`PrometheusClient` (``GET /api/v1/query`` and ``/api/v1/query_range`
 of one series or a scalar becomes a float; an empty answer, NaN or an infinity is "no value"
 (``None``); more than one series, or Prometheus's own ``bad_data`` answer, is a
 :class:`PromQLError` naming the query; 429, 5xx, timeouts and refused connections are retried a
-bounded number of times, honouring ``Retry-After``, then raised as :class:`PrometheusUnavailable`),
+bounded number of times by the core :class:`~nautilus_core.retry.RetryPolicy`, honouring ``Retry-After``,
+then raised as :class:`PrometheusUnavailable`),
 and :class:`QueryCache` (identical queries to the same server within one decision cycle are sent
 once and their answer shared). Credentials (bearer token, basic auth) are sent as headers and never
 appear in error texts. Used by the ``intelligent-scaling`` reconciler.
@@ -18,7 +19,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +28,7 @@ import urllib3
 
 from nautilus_core.errors import NautilusError, TransientError
 from nautilus_core.logs import redact_text
+from nautilus_core.retry import RetryPolicy
 
 
 class PromQLError(NautilusError):
@@ -35,6 +37,10 @@ class PromQLError(NautilusError):
 
 class PrometheusUnavailable(TransientError):
     """Prometheus could not be reached or answered 429/5xx, after the bounded retries."""
+
+
+class _Failed(TransientError):
+    """One attempt failed transiently (what the retry policy retries; never leaves this module)."""
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -81,13 +87,14 @@ class PrometheusClient:
     """One Prometheus server. Thread-safe (urllib3's pool is)."""
 
     def __init__(self, url: str, *, auth: Auth | None = None, timeout: float = 5.0, attempts: int = 3,
-                 backoff: float = 0.2, sleep: Callable[[float], None] = time.sleep) -> None:
+                 backoff: float = 0.2, sleep: Callable[[float], None] = time.sleep,
+                 retry: RetryPolicy | None = None) -> None:
         self.url = url.rstrip("/")
         self.auth = auth or Auth()
         self.timeout = timeout
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
-        self._sleep = sleep
+        #: the core retry policy (``retry=RetryPolicy.off()`` in tests); else ``attempts`` from ``backoff``
+        self.retry = replace(retry, retry_on=(_Failed,)) if retry is not None else RetryPolicy(
+            attempts=max(1, attempts), base=backoff, retry_on=(_Failed,), sleep=sleep, event="prometheus_retry")
         kw: dict[str, Any] = {"retries": False, "timeout": urllib3.Timeout(connect=timeout, read=timeout)}
         if self.url.startswith("https://"):
             context = ssl.create_default_context(cadata=self.auth.ca_pem) if self.auth.ca_pem else \
@@ -108,24 +115,22 @@ class PrometheusClient:
 
     def _get(self, path: str, params: dict[str, Any], query: str) -> Any:
         url = f"{self.url}{path}?{urlencode({k: v for k, v in params.items() if v is not None})}"
-        last: str = ""
-        for attempt in range(1, self.attempts + 1):
+
+        def attempt() -> Any:
             self.requests += 1
             try:
                 answer = self._pool.request("GET", url, headers=self.auth.headers() | {"Accept": "application/json"})
             except urllib3.exceptions.HTTPError as exc:
-                last = f"{type(exc).__name__}"
-                delay = self.backoff * 2 ** (attempt - 1)
-            else:
-                if answer.status == 429 or answer.status >= 500:
-                    last = f"HTTP {answer.status}"
-                    delay = max(_retry_after(answer.headers) or 0.0, self.backoff * 2 ** (attempt - 1))
-                else:
-                    return self._decode(answer, query)
-            if attempt < self.attempts:
-                self._sleep(delay)
-        raise PrometheusUnavailable(f"prometheus {self.where}: {last} after {self.attempts} attempts "
-                                    f"(query {query!r})")
+                raise _Failed(type(exc).__name__) from None
+            if answer.status == 429 or answer.status >= 500:
+                raise _Failed(f"HTTP {answer.status}", retry_after=_retry_after(answer.headers))
+            return self._decode(answer, query)
+
+        try:
+            return self.retry.call(attempt, what=f"prometheus {path}")
+        except _Failed as exc:
+            raise PrometheusUnavailable(f"prometheus {self.where}: {exc} after {self.retry.attempts} attempts "
+                                        f"(query {query!r})", retry_after=exc.retry_after) from None
 
     def _decode(self, answer: Any, query: str) -> Any:
         try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import re
 import threading
 import time
@@ -26,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from nautilus_aks.errors import PROVIDER, azure_errors
+from nautilus_aks.settings import AksSettings
 from nautilus_core import ClusterRef, ConfigError, PartialDiscovery, PermanentError
+from nautilus_core.config import load_section
 
 if TYPE_CHECKING:
     from nautilus_core.kube.client import KubeClient
@@ -40,10 +41,6 @@ AKS_SERVER_SCOPE = "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
 #: Ask for a new cluster token this long before the current one expires.
 TOKEN_MARGIN_SECONDS = 300.0
 _RESOURCE_GROUP = re.compile(r"/resourceGroups/([^/]+)/", re.I)
-
-
-def _split(raw: str | None) -> list[str]:
-    return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
 def resource_group(resource_id: str | None) -> str | None:
@@ -80,14 +77,14 @@ class AksProvider:
     def subscriptions(self) -> list[str]:
         subs = self._subscriptions
         if subs is None:
-            subs = _split(os.environ.get(SUBSCRIPTIONS_ENV))
+            subs = load_section(AksSettings).subscriptions
         if not subs:
             raise ConfigError(f"{PROVIDER}: no subscription to scan: set {SUBSCRIPTIONS_ENV} to a "
                               "comma-separated list of Azure subscription ids")
         return list(dict.fromkeys(subs))
 
     def endpoint(self) -> str | None:
-        return self._endpoint or os.environ.get(ENDPOINT_ENV, "").strip() or None
+        return self._endpoint or load_section(AksSettings).endpoint or None
 
     def credential(self) -> Any:
         """The credential in use (``DefaultAzureCredential`` unless configured)."""
@@ -150,7 +147,7 @@ class AksProvider:
         with self._lock:
             if self._token is not None and self._token[1] - TOKEN_MARGIN_SECONDS > time.time():
                 return self._token[0]
-        subscriptions = ",".join(self._subscriptions or _split(os.environ.get(SUBSCRIPTIONS_ENV))) or "?"
+        subscriptions = ",".join(self._subscriptions or load_section(AksSettings).subscriptions) or "?"
         credential = self.credential()
         with azure_errors("requesting a cluster token", subscription=subscriptions):
             answer = credential.get_token(AKS_SERVER_SCOPE)

@@ -13,7 +13,6 @@ boto3 is imported lazily, so loading the plugin stays cheap and does no I/O.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from nautilus_core import ClusterRef, ConfigError, PartialDiscovery, PermanentError
+from nautilus_core.config import load_section
 from nautilus_eks.errors import PROVIDER, aws_errors
+from nautilus_eks.settings import EksSettings
 from nautilus_eks.token import TOKEN_TTL_SECONDS, TokenCache, make_token
 
 if TYPE_CHECKING:
@@ -35,10 +36,6 @@ ROLE_ENV = "NAUTILUS_EKS_ROLE_ARN"
 ROLE_SESSION_NAME = "nautilus-eks"
 #: Cluster states in which EKS has not published an endpoint yet (the cluster is kept without one).
 _NO_ENDPOINT_YET = frozenset({"CREATING", "FAILED", "DELETING", "PENDING"})
-
-
-def _split(raw: str | None) -> list[str]:
-    return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
 def _assumed_role_session(base: Any, role_arn: str, region: str) -> Any:
@@ -106,7 +103,7 @@ class EksProvider:
                 import boto3
 
                 base = boto3.Session()
-                role = self._role_arn if self._role_arn is not None else os.environ.get(ROLE_ENV, "").strip()
+                role = self._role_arn if self._role_arn is not None else load_section(EksSettings).role_arn.strip()
                 if role:
                     region = base.region_name or (self.regions(base) or ["us-east-1"])[0]
                     base = _assumed_role_session(base, role, region)
@@ -118,7 +115,7 @@ class EksProvider:
         if self._regions is not None:
             regions = self._regions
         else:
-            regions = _split(os.environ.get(REGIONS_ENV))
+            regions = load_section(EksSettings).regions
             if not regions:
                 region = (session or self.session()).region_name
                 regions = [region] if region else []

@@ -15,7 +15,6 @@ API servers. The Google SDK is imported lazily: loading the plugin does no I/O.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from nautilus_core import ClusterRef, ConfigError, PartialDiscovery, PermanentError, TransientError
+from nautilus_core.config import load_section
 from nautilus_gke.errors import PROVIDER, google_errors
+from nautilus_gke.settings import GkeSettings
 
 if TYPE_CHECKING:
     from nautilus_core.kube.client import KubeClient
@@ -38,14 +39,6 @@ SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 ALL_LOCATIONS = "-"
 #: Cluster states in which GKE may not have published an endpoint yet.
 _NO_ENDPOINT_YET = frozenset({"PROVISIONING", "ERROR", "STOPPING", None})
-
-
-def _split(raw: str | None) -> list[str]:
-    return [part.strip() for part in (raw or "").split(",") if part.strip()]
-
-
-def _truthy(raw: str | None) -> bool:
-    return (raw or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 class GkeProvider:
@@ -76,7 +69,7 @@ class GkeProvider:
     # ------------------------------------------------------------------ configuration
 
     def projects(self) -> list[str]:
-        projects = self._projects if self._projects is not None else _split(os.environ.get(PROJECTS_ENV))
+        projects = self._projects if self._projects is not None else load_section(GkeSettings).projects
         if not projects:
             raise ConfigError(f"{PROVIDER}: no project to scan: set {PROJECTS_ENV} to a comma-separated "
                               "list of GCP project ids")
@@ -84,19 +77,22 @@ class GkeProvider:
 
     def _projects_label(self) -> str:
         """The configured projects for messages (never raises)."""
-        return ",".join(self._projects or _split(os.environ.get(PROJECTS_ENV))) or "?"
+        try:
+            return ",".join(self._projects or load_section(GkeSettings).projects) or "?"
+        except ConfigError:
+            return "?"
 
     def location(self) -> str:
-        return self._location or os.environ.get(LOCATION_ENV, "").strip() or ALL_LOCATIONS
+        return self._location or load_section(GkeSettings).location or ALL_LOCATIONS
 
     def endpoint(self) -> str | None:
-        return self._endpoint or os.environ.get(ENDPOINT_ENV, "").strip() or None
+        return self._endpoint or load_section(GkeSettings).endpoint or None
 
     def credentials(self) -> Any:
         """The Google credentials in use (Application Default Credentials unless configured)."""
         with self._lock:
             if self._credentials is None:
-                if _truthy(os.environ.get(ANONYMOUS_ENV)):
+                if load_section(GkeSettings).anonymous:
                     from google.auth.credentials import AnonymousCredentials
 
                     self._credentials = AnonymousCredentials()
