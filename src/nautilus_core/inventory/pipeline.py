@@ -70,7 +70,7 @@ class Shard:
 
 
 @dataclass
-class Outcome:
+class ScopeResult:
     provider: str
     cluster: str | None
     ok: bool
@@ -83,13 +83,13 @@ class Outcome:
 class SyncReport:
     run_id: int
     status: str
-    outcomes: list[Outcome]
+    outcomes: list[ScopeResult]
     duration_s: float
     tombstoned_clusters: list[str] = field(default_factory=list)
     purged: int = 0
 
     @property
-    def failures(self) -> list[Outcome]:
+    def failures(self) -> list[ScopeResult]:
         return [o for o in self.outcomes if not o.ok]
 
     @property
@@ -125,7 +125,7 @@ class InventorySync:
                  contexts: Sequence[str] = (),
                  concurrency: int = 4, enricher_concurrency: int = 4,
                  retention: timedelta = timedelta(days=30), shard: Shard | None = None,
-                 progress: Callable[[Outcome], None] | None = None,
+                 progress: Callable[[ScopeResult], None] | None = None,
                  heartbeat: float = HEARTBEAT_INTERVAL) -> None:
         self.heartbeat = heartbeat
         self.engine = engine.execution_options(nautilus_sqlite_begin="IMMEDIATE")  # see ResourceStore
@@ -156,7 +156,7 @@ class InventorySync:
 
     def _run(self, run_id: int, record: RunRecord, started: float, now: datetime) -> SyncReport:
         bound = log.bind(run_id=run_id)
-        outcomes: list[Outcome] = []
+        outcomes: list[ScopeResult] = []
         tombstoned: list[str] = []
         with ThreadPoolExecutor(max_workers=max(1, len(self.providers)),
                                 thread_name_prefix="discover") as pool:
@@ -169,7 +169,7 @@ class InventorySync:
                 outcomes.append(failure)
                 bound.warning("provider_failed", provider=name, error=failure.error, clusters_found=len(result))
             else:
-                outcomes.append(Outcome(name, None, True, counts={"clusters": len(result)}))
+                outcomes.append(ScopeResult(name, None, True, counts={"clusters": len(result)}))
             if failure is None and not self.contexts:  # only a complete answer may tombstone
                 with self._writing(), self.engine.begin() as conn:
                     owns = self.shard.owns if self.shard else (lambda key: True)
@@ -220,7 +220,7 @@ class InventorySync:
     def _writing(self) -> Any:
         return self._write_lock or nullcontext()
 
-    def _discover(self, provider: ClusterProvider) -> tuple[list[ClusterRef], Outcome | None]:
+    def _discover(self, provider: ClusterProvider) -> tuple[list[ClusterRef], ScopeResult | None]:
         """The clusters to sync and, when discovery was not complete, the provider's failure."""
         started = time.monotonic()
         try:
@@ -229,23 +229,23 @@ class InventorySync:
             found = [c for c in exc.clusters if isinstance(c, ClusterRef)]
             prefix = f"discovery incomplete ({len(found)} clusters found): " if found else ""
             error = redact_text(f"{prefix}{exc}")[:2000]
-            return found, Outcome(provider.name, None, False, error, counts={"clusters": len(found)},
+            return found, ScopeResult(provider.name, None, False, error, counts={"clusters": len(found)},
                                   duration_s=time.monotonic() - started)
         except Exception as exc:  # a provider failure must not stop the others
-            return [], Outcome(provider.name, None, False, _error_text(exc), duration_s=time.monotonic() - started)
+            return [], ScopeResult(provider.name, None, False, _error_text(exc), duration_s=time.monotonic() - started)
 
-    def _sync_cluster(self, provider: ClusterProvider, ref: ClusterRef) -> Outcome:
+    def _sync_cluster(self, provider: ClusterProvider, ref: ClusterRef) -> ScopeResult:
         started = time.monotonic()
         invalid = _ref_problem(ref)
         if invalid:
             log.warning("cluster_invalid", cluster=printable(ref.key, 200), error=invalid)
-            return Outcome(ref.provider, printable(ref.key, 200), False, f"invalid cluster reference: {invalid}")
+            return ScopeResult(ref.provider, printable(ref.key, 200), False, f"invalid cluster reference: {invalid}")
         clog = log.bind(cluster=ref.key)
         try:
             kube = provider.connect(ref)
         except Exception as exc:
             clog.warning("cluster_connect_failed", error=_error_text(exc))
-            return Outcome(ref.provider, ref.key, False, f"connect: {_error_text(exc)}",
+            return ScopeResult(ref.provider, ref.key, False, f"connect: {_error_text(exc)}",
                            duration_s=time.monotonic() - started)
         try:
             version, rows, problems, failed = self._enrich(ref, kube)
@@ -254,17 +254,17 @@ class InventorySync:
         enricher_errors = "; ".join(f"{p['enricher']}: {p['error']}" for p in problems if "enricher" in p)
         if failed == len(self.enrichers) and self.enrichers:
             clog.warning("cluster_failed", error=enricher_errors)
-            return Outcome(ref.provider, ref.key, False, enricher_errors, duration_s=time.monotonic() - started)
+            return ScopeResult(ref.provider, ref.key, False, enricher_errors, duration_s=time.monotonic() - started)
         try:
             with self._writing(), self.engine.begin() as conn:
                 counts = write_cluster(conn, ref, version, rows, problems, utcnow(), self.kinds)
         except Exception as exc:
             clog.error("cluster_write_failed", error=_error_text(exc))
-            return Outcome(ref.provider, ref.key, False, f"database: {_error_text(exc)}",
+            return ScopeResult(ref.provider, ref.key, False, f"database: {_error_text(exc)}",
                            duration_s=time.monotonic() - started)
         ok = failed == 0
         clog.info("cluster_synced", ok=ok, **counts)
-        return Outcome(ref.provider, ref.key, ok, enricher_errors or None, counts, time.monotonic() - started)
+        return ScopeResult(ref.provider, ref.key, ok, enricher_errors or None, counts, time.monotonic() - started)
 
     def _enrich(self, ref: ClusterRef, kube: Any) -> tuple[str | None, dict[str, list[dict[str, Any]]],
                                                           list[dict[str, Any]], int]:

@@ -20,7 +20,7 @@ from nautilus_core.testing import kubeconfig, openapi, patching
 from nautilus_core.testing._loop import LoopThread
 from nautilus_core.testing.crd import CustomResources, LoopPublisher
 from nautilus_core.testing.faults import Fault, FaultSet, Journal, Outage
-from nautilus_core.testing.handlers import EmulatorHandler, Settings
+from nautilus_core.testing.handlers import EmulatorHandler, EmulatorSettings
 from nautilus_core.testing.logs import LogStore
 from nautilus_core.testing.resources import ResourceType, custom_resource
 from nautilus_core.testing.selectors import combine, parse_field_selector, parse_label_selector
@@ -67,7 +67,7 @@ class KubeEmulator:
         self.logs = LogStore()
         self.faults = FaultSet()
         self.requests = Journal()
-        self.settings = Settings(token=token, git_version=git_version, bookmark_interval=bookmark_interval)
+        self.settings = EmulatorSettings(token=token, git_version=git_version, bookmark_interval=bookmark_interval)
         self._own_loop = loop is None
         self._loop = loop if loop is not None else LoopThread(f"kube-emulator-{name}")
         self._wanted_port = port

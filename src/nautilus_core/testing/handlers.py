@@ -56,7 +56,7 @@ _SUBRESOURCE_VERBS = {
 
 
 @dataclass
-class Settings:
+class EmulatorSettings:
     """Mutable per-emulator switches, read on every request."""
 
     token: str | None = None
@@ -105,7 +105,7 @@ class EmulatorHandler(kmock.KubernetesScaffold):
     logs: LogStore
     faults: FaultSet
     journal: Journal
-    settings: Settings
+    settings: EmulatorSettings
     stopping: asyncio.Event | None = None
     # The openAPIV3Schema of a CRD-served version (crd.CustomResources.schema_for), for /openapi/v3.
     schemas: Callable[[ResourceType], dict[str, Any] | None] = lambda rtype: None

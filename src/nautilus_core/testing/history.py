@@ -1,6 +1,6 @@
 """Watch events of the API emulator: the bounded history and the registry of live watchers.
 
-Owns :class:`Event` (one change of one object), :class:`Watcher` (the receiving end of one watch
+Owns :class:`Event` (one change of one object), :class:`Subscriber` (the receiving end of one watch
 request, fed from any thread and waking the event loop) and :class:`EventLog` (the last N events,
 the "floor" below which a resourceVersion is too old, and fan-out to watchers). The store
 (``store.py``) records every change here under its lock; ``watch.py`` consumes watchers.
@@ -33,7 +33,7 @@ class Event:
     old: Obj | None
 
 
-class Watcher:
+class Subscriber:
     """The receiving end of one watch: events are appended from any thread, the loop gets woken up.
 
     ``None`` in ``pending`` ends the stream cleanly; an :data:`ABORT` event cuts the connection.
@@ -58,7 +58,7 @@ class EventLog:
 
     def __init__(self, size: int) -> None:
         self._events: deque[Event] = deque(maxlen=max(1, size))
-        self._watchers: set[Watcher] = set()
+        self._watchers: set[Subscriber] = set()
         self.floor = 0  # every event with rv > floor is still retained
 
     def record(self, event: Event) -> None:
@@ -80,17 +80,17 @@ class EventLog:
             raise st.gone(rv, self.floor + 1)
         return [event for event in self._events if event.key == key and event.rv > rv]
 
-    def subscribe(self, key: ResourceKey, loop: asyncio.AbstractEventLoop) -> Watcher:
-        watcher = Watcher(key, loop)
+    def subscribe(self, key: ResourceKey, loop: asyncio.AbstractEventLoop) -> Subscriber:
+        watcher = Subscriber(key, loop)
         self._watchers.add(watcher)
         return watcher
 
-    def unsubscribe(self, watcher: Watcher) -> None:
+    def unsubscribe(self, watcher: Subscriber) -> None:
         self._watchers.discard(watcher)
 
     def close_all(self, rv: int, abort: bool) -> None:
         for watcher in self._watchers:
             watcher.push(Event(rv, ABORT, watcher.key, {}, None) if abort else None)
 
-    def watchers(self) -> Iterable[Watcher]:
+    def watchers(self) -> Iterable[Subscriber]:
         return list(self._watchers)

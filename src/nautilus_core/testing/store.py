@@ -30,7 +30,7 @@ import orjson
 
 from nautilus_core.testing import deletion
 from nautilus_core.testing import status as st
-from nautilus_core.testing.history import Event, EventLog, Watcher
+from nautilus_core.testing.history import Event, EventLog, Subscriber
 from nautilus_core.testing.object_rules import check_preconditions, new_object, updated_object
 from nautilus_core.testing.resources import BUILTIN_RESOURCES, ResourceKey, ResourceType, split_api_version
 from nautilus_core.testing.selectors import Matcher
@@ -163,7 +163,7 @@ class ObjectStore:
         loop: asyncio.AbstractEventLoop,
         namespace: str | None,
         matcher: Matcher | None,
-    ) -> tuple[Watcher, list[Event]]:
+    ) -> tuple[Subscriber, list[Event]]:
         """Register a watcher and return the events it must send first; 410 if ``since`` is too old."""
         with self.lock:
             if since is None:
@@ -175,7 +175,7 @@ class ObjectStore:
                 initial = self.events.since(rtype.store_key, since)
             return self.events.subscribe(rtype.store_key, loop), initial
 
-    def stop_watch(self, watcher: Watcher) -> None:
+    def stop_watch(self, watcher: Subscriber) -> None:
         with self.lock:
             self.events.unsubscribe(watcher)
 

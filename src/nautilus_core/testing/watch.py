@@ -20,7 +20,7 @@ import aiohttp.web
 import orjson
 
 from nautilus_core.testing import status as st
-from nautilus_core.testing.history import ABORT, Event, Watcher
+from nautilus_core.testing.history import ABORT, Event, Subscriber
 from nautilus_core.testing.resources import ResourceType
 from nautilus_core.testing.selectors import Matcher
 from nautilus_core.testing.store import ObjectStore
@@ -93,7 +93,7 @@ async def serve_watch(
     initial_end = since is None and _truthy(params.get("sendInitialEvents")) and bookmarks
     loop = asyncio.get_running_loop()
     expired: st.ApiError | None = None
-    watcher: Watcher | None = None
+    watcher: Subscriber | None = None
     initial: list[Event] = []
     try:
         watcher, initial = store.start_watch(rtype, since, loop, namespace, matcher)
@@ -139,7 +139,7 @@ async def _pump(
     request: aiohttp.web.BaseRequest,
     store: ObjectStore,
     rtype: ResourceType,
-    watcher: Watcher,
+    watcher: Subscriber,
     initial: list[Event],
     namespace: str | None,
     matcher: Matcher | None,

@@ -30,21 +30,24 @@ STORAGE = "nautilus.io/storage"
 
 
 @dataclass(frozen=True)
-class Engine:
+class DataStore:
+    """What a row's ``engine`` column selects: the data store's default image, port and data path
+    (named so apart from the SQLAlchemy engine and the scaling engines)."""
+
     image: str
     port: int
     data_path: str
     env: tuple[tuple[str, str], ...] = ()
 
 
-ENGINES: dict[str, Engine] = {
-    "postgres": Engine("postgres:16", 5432, "/var/lib/postgresql/data",
+DATASTORES: dict[str, DataStore] = {
+    "postgres": DataStore("postgres:16", 5432, "/var/lib/postgresql/data",
                        (("PGDATA", "/var/lib/postgresql/data/pgdata"),)),
-    "mysql": Engine("mysql:8.4", 3306, "/var/lib/mysql"),
-    "redis": Engine("redis:7.4", 6379, "/data"),
-    "mongodb": Engine("mongo:7.0", 27017, "/data/db"),
-    "kafka": Engine("apache/kafka:3.8.0", 9092, "/var/lib/kafka/data"),
-    "generic": Engine("", 8080, "/data"),
+    "mysql": DataStore("mysql:8.4", 3306, "/var/lib/mysql"),
+    "redis": DataStore("redis:7.4", 6379, "/data"),
+    "mongodb": DataStore("mongo:7.0", 27017, "/data/db"),
+    "kafka": DataStore("apache/kafka:3.8.0", 9092, "/var/lib/kafka/data"),
+    "generic": DataStore("", 8080, "/data"),
 }
 
 # registry[:port]/path[:tag][@digest] (the grammar of docker/distribution references, simplified)
@@ -108,10 +111,10 @@ def validate(row: Mapping[str, Any], namespace_prefix: str) -> Desired:
     if not valid_namespace(namespace):
         raise InvalidObjectError(obj, "team", f"namespace {namespace!r} is not a valid namespace name")
     engine_name = row.get("engine")
-    if engine_name not in ENGINES:
-        raise InvalidObjectError(obj, "engine", f"{engine_name!r} is unknown; one of {', '.join(ENGINES)}")
-    engine = ENGINES[str(engine_name)]
-    image = row.get("image") or engine.image
+    if engine_name not in DATASTORES:
+        raise InvalidObjectError(obj, "engine", f"{engine_name!r} is unknown; one of {', '.join(DATASTORES)}")
+    datastore = DATASTORES[str(engine_name)]
+    image = row.get("image") or datastore.image
     if not image:
         raise InvalidObjectError(obj, "image", "is required for engine 'generic'")
     if not isinstance(image, str) or len(image) > 255 or not _IMAGE.match(image):
@@ -123,7 +126,7 @@ def validate(row: Mapping[str, Any], namespace_prefix: str) -> Desired:
     extra = row.get("extra_spec") or {}
     if not isinstance(extra, Mapping):
         raise InvalidObjectError(obj, "extra_spec", "must be a JSON object")
-    port = extra.get("port", engine.port)
+    port = extra.get("port", datastore.port)
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise InvalidObjectError(obj, "extra_spec.port", f"{port!r} is not a port number")
     return Desired(key, namespace, str(name), str(engine_name), image, replicas, quantities["storage_size"],
@@ -173,14 +176,14 @@ def _resources(d: Desired) -> dict[str, Any]:
 
 
 def statefulset(d: Desired) -> dict[str, Any]:
-    engine = ENGINES[d.engine]
+    datastore = DATASTORES[d.engine]
     container: dict[str, Any] = {
         "name": d.engine, "image": d.image,
         "ports": [{"name": "main", "containerPort": d.port, "protocol": "TCP"}],
         "resources": _resources(d),
     }
-    if engine.env:
-        container["env"] = [{"name": k, "value": v} for k, v in engine.env]
+    if datastore.env:
+        container["env"] = [{"name": k, "value": v} for k, v in datastore.env]
     spec: dict[str, Any] = {
         "replicas": d.replicas,
         "serviceName": d.name,
@@ -188,7 +191,7 @@ def statefulset(d: Desired) -> dict[str, Any]:
         "template": {"metadata": {"labels": d.labels}, "spec": {"containers": [container]}},
     }
     if d.storage_size:
-        container["volumeMounts"] = [{"name": "data", "mountPath": engine.data_path}]
+        container["volumeMounts"] = [{"name": "data", "mountPath": datastore.data_path}]
         spec["volumeClaimTemplates"] = [{
             "metadata": {"name": "data", "labels": d.labels},
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": d.storage_size}}},
