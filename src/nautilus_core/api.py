@@ -162,14 +162,12 @@ class Nautilus:
     def install_scaling_crds(self, kube: Any = None) -> list[str]:
         """``nautilus scaling install-crd``: server-side apply both IntelligentScaling CRDs; their names."""
         from nautilus_core.scaling.model import crds
+        from nautilus_core.scaling.operator import install_crds
 
         client = kube or self.kube()
         try:
-            names = []
-            for crd in crds():
-                client.apply("apiextensions.k8s.io/v1", "customresourcedefinitions", crd)
-                names.append(crd["metadata"]["name"])
-            return names
+            install_crds(client)
+            return [crd["metadata"]["name"] for crd in crds()]
         finally:
             if kube is None:
                 client.close()

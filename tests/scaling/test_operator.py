@@ -301,3 +301,32 @@ def test_run_alone_the_operator_serves_the_seed_metrics_on_8000_and_ready(db_url
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+
+
+def test_allowed_to_the_operator_installs_its_crds_at_start(db_url, engine, kube_emulator, kubeconfig_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = os.environ | {"DATABASE_URL": db_url, "KUBECONFIG": str(kubeconfig_path),
+                        "NAUTILUS_DISABLE_PLUGINS": "eks,gke,aks", "ENABLE_METRICS": "false",
+                        "ENABLE_HEALTH_CHECK": "false"}
+    bad = subprocess.run([sys.executable, "-m", "nautilus_core.cli", "controller", "run", "-r", "intelligent-scaling"],
+                         env=env | {"NAUTILUS_SCALING_INSTALL_CRD": "maybe"}, capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and "NAUTILUS_SCALING_INSTALL_CRD" in bad.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "nautilus_core.cli", "controller", "run", "-r",
+                             "intelligent-scaling", "--no-leader-election"],
+                            env=env | {"NAUTILUS_SCALING_INSTALL_CRD": "true"}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        until(lambda: kube_emulator.get("apiextensions.k8s.io/v1", "customresourcedefinitions",
+                                        "intelligentscalings.nautilus.io"), timeout=30, what="CRD installed")
+        until(lambda: kube_emulator.get("apiextensions.k8s.io/v1", "customresourcedefinitions",
+                                        "intelligentscalings.nimbusguard.io"), timeout=30, what="seed CRD installed")
+        time.sleep(1.0)
+        assert proc.poll() is None                                       # and it keeps running
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0

@@ -16,6 +16,7 @@ import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nautilus_core.errors import InvalidObjectError
 
@@ -23,6 +24,15 @@ GROUPS = ("nautilus.io", "nimbusguard.io")
 VERSION = "v1alpha1"
 KIND, PLURAL, SINGULAR = "IntelligentScaling", "intelligentscalings", "intelligentscaling"
 SHORT_NAMES = ("iscale",)
+
+
+class ScalingSettings(BaseSettings):
+    """NAUTILUS_SCALING_INSTALL_CRD: the operator installs (or upgrades) its CRDs when it starts and
+    they are missing (the seed's behaviour); off by default, since it needs cluster-wide CRD rights."""
+
+    model_config = SettingsConfigDict(env_prefix="NAUTILUS_SCALING_", extra="ignore", case_sensitive=False)
+
+    install_crd: bool = False
 
 
 class _Model(BaseModel):

@@ -27,7 +27,15 @@ from nautilus_core.errors import ConfigError, InvalidObjectError, NautilusError
 from nautilus_core.kube import KubeApiError, NotFound
 from nautilus_core.kube.selectors import Selector
 from nautilus_core.scaling.metrics import ScalingMetrics
-from nautilus_core.scaling.model import GROUPS, PLURAL, VERSION, IntelligentScalingSpec, parse_spec
+from nautilus_core.scaling.model import (
+    GROUPS,
+    PLURAL,
+    VERSION,
+    IntelligentScalingSpec,
+    ScalingSettings,
+    crds,
+    parse_spec,
+)
 from nautilus_core.scaling.prometheus import Auth, PrometheusClient, PrometheusUnavailable, PromQLError, QueryCache
 from nautilus_core.types import (
     BaseReconciler,
@@ -69,10 +77,13 @@ class IntelligentScalingReconciler(BaseReconciler):
         self._lock = threading.Lock()
         self.clock = time.time
         self.groups = served_groups(ctx.kube)
+        if not self.groups and ctx.plugins is not None and ctx.settings_section(ScalingSettings).install_crd:
+            self.groups = install_crds(ctx.kube)
         if not self.groups:
             names = " or ".join(f"{PLURAL}.{g}" for g in GROUPS)
             raise ConfigError(f"{NAME}: the CustomResourceDefinition {names} is not installed; "
-                              "install it with `nautilus scaling install-crd`")
+                              "install it with `nautilus scaling install-crd` (or let the operator do it: "
+                              "NAUTILUS_SCALING_INSTALL_CRD=true)")
 
     # ------------------------------------------------------------------ sources
 
@@ -359,6 +370,17 @@ class IntelligentScalingReconciler(BaseReconciler):
             self.cache.put(f"{group}/{VERSION}", PLURAL, answer)
         except NotFound:
             return  # deleted meanwhile
+
+
+def install_crds(kube: Any, timeout: float = 30.0) -> tuple[str, ...]:
+    """Server-side apply both CRDs and wait until the API server serves them; the served groups."""
+    for crd in crds():
+        kube.apply("apiextensions.k8s.io/v1", "customresourcedefinitions", crd)
+    deadline = time.monotonic() + timeout
+    while len(served := served_groups(kube)) < len(GROUPS) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    log.info("crds_installed", groups=list(served))
+    return served
 
 
 def served_groups(kube: Any) -> tuple[str, ...]:

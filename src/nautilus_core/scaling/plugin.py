@@ -13,6 +13,13 @@ from nautilus_core.types import ControllerContext, ReconcilerFactory
 
 
 @hookimpl
+def nautilus_register_settings(register: Callable[[type], None]) -> None:
+    from nautilus_core.scaling.model import ScalingSettings
+
+    register(ScalingSettings)
+
+
+@hookimpl
 def nautilus_register_reconcilers(register: Callable[[str, ReconcilerFactory], None]) -> None:
     def factory(ctx: ControllerContext) -> object:
         from nautilus_core.scaling.operator import IntelligentScalingReconciler
