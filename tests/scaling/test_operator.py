@@ -330,3 +330,46 @@ def test_allowed_to_the_operator_installs_its_crds_at_start(db_url, engine, kube
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+
+
+def test_prometheus_credentials_come_from_a_secret_and_stay_out_of_status(operator, kube_emulator):
+    import base64
+    import http.server
+    import threading
+
+    seen = []
+
+    class Fake(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.headers.get("Authorization"))
+            body = b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[0,"500"]}]}}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        kube_emulator.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "prom", "namespace": "shop"},
+                              "data": {"token": base64.b64encode(b"s3cret-bearer").decode()}})
+        deployment(kube_emulator, "web", replicas=1)
+        scaler(kube_emulator, "web", "sum(up)", 100, url=f"http://127.0.0.1:{server.server_address[1]}",
+               metrics_config={"prometheus_url": f"http://127.0.0.1:{server.server_address[1]}",
+                               "metrics": [{"query": "sum(up)", "threshold": 100}],
+                               "auth": {"bearer_token": {"name": "prom", "key": "token"}}})
+        until(lambda: replicas(kube_emulator) == 2, what="scaled with an authenticated query")
+        assert seen and all(h == "Bearer s3cret-bearer" for h in seen)
+        st = status(kube_emulator, "web")
+        assert "s3cret" not in str(st)
+        kube_emulator.patch(f"nautilus.io/{VERSION}", PLURAL, "web", {"spec": {"metrics_config": {
+            "auth": {"bearer_token": {"name": "prom", "key": "missing"}}}}}, namespace="shop")
+        st = until(lambda: "data.missing" in ((s := status(kube_emulator, "web")).get("lastError") or "") and s,
+                   what="a missing key named")
+        assert {c["type"]: c for c in st["conditions"]}["Ready"]["reason"] == "InvalidAuth"
+    finally:
+        server.shutdown()
+        server.server_close()
