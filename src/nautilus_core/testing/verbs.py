@@ -409,30 +409,21 @@ def to_scale(obj: Obj, rtype: ResourceType | None = None) -> dict[str, Any]:
     if rtype is not None and rtype.scale_paths is not None:
         spec_path, status_path, selector_path = rtype.scale_paths
         found = _get_path(obj, selector_path) if selector_path else None
-        return {
-            "apiVersion": "autoscaling/v1",
-            "kind": "Scale",
-            "metadata": {
-                key: meta[key]
-                for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                if key in meta
-            },
-            "spec": {"replicas": _get_path(obj, spec_path) or 0},
-            "status": {
-                "replicas": _get_path(obj, status_path) or 0,
-                **({"selector": found} if isinstance(found, str) and found else {}),
-            },
-        }
+        return _scale(meta, _get_path(obj, spec_path) or 0, _get_path(obj, status_path) or 0,
+                      found if isinstance(found, str) else None)
     match_labels = (spec.get("selector") or {}).get("matchLabels") or {}
     selector = ",".join(f"{key}={value}" for key, value in sorted(match_labels.items()))
+    return _scale(meta, spec.get("replicas", 0), status.get("replicas", 0), selector)
+
+
+SCALE_METADATA = ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+
+
+def _scale(meta: Obj, replicas: Any, status_replicas: Any, selector: str | None) -> dict[str, Any]:
     return {
         "apiVersion": "autoscaling/v1",
         "kind": "Scale",
-        "metadata": {
-            key: meta[key]
-            for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-            if key in meta
-        },
-        "spec": {"replicas": spec.get("replicas", 0)},
-        "status": {"replicas": status.get("replicas", 0), **({"selector": selector} if selector else {})},
+        "metadata": {key: meta[key] for key in SCALE_METADATA if key in meta},
+        "spec": {"replicas": replicas},
+        "status": {"replicas": status_replicas, **({"selector": selector} if selector else {})},
     }
