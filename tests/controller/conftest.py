@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,20 +13,13 @@ from nautilus_core.config import load_settings
 from nautilus_core.db import metadata
 from nautilus_core.kube import RetryPolicy, connect
 from nautilus_core.plugins import build_plugin_manager
+from nautilus_core.testing import until
+
+__all__ = ["FAST", "Rows", "make_ready", "until"]
 
 RESOURCE = metadata.tables["managed_resource"]
 FAST = {"reconcile_interval": 0.5, "worker_count": 2, "max_retries": 2, "backoff_base": 0.05,
         "backoff_max": 0.2, "metrics_port": 0, "health_check_port": 0, "namespace_prefix": "team-"}
-
-
-def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 class Rows:

@@ -14,16 +14,11 @@ from nautilus_core.config import load_settings
 from nautilus_core.kube import RetryPolicy, connect
 from nautilus_core.plugins import build_plugin_manager
 from nautilus_core.scaling.model import GROUPS, PLURAL, VERSION
+from nautilus_core.testing import until as wait_until
 
 
 def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
+    return wait_until(predicate, timeout, what, poll=0.1)
 
 
 def _start(db_url, emu, kubeconfig):

@@ -70,6 +70,7 @@ _EXPORTS = {
     "RequestRecord": "nautilus_core.testing.faults",
     "ApiError": "nautilus_core.testing.status",
     "SYSTEM_NAMESPACES": "nautilus_core.testing.store",
+    "until": "nautilus_core.testing.waiting",
 }
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "RequestRecord",
     "generate",
     "populate",
+    "until",
 ]
 
 

@@ -237,18 +237,8 @@ def custom_resource(
     unknown = set(subresources) - {"status", "scale"}
     if unknown:
         raise ValueError(f"custom resources support only the status and scale subresources, not {unknown}")
-    return ResourceType(
-        group,
-        version,
-        plural,
-        kind,
-        namespaced,
-        frozenset(subresources),
-        True,
-        True,
-        kind.lower(),
-        tuple(short_names),
-    )
+    return _group(group, version, plural, kind, namespaced, tuple(subresources), tuple(short_names),
+                  generation=True, returns_object=True)
 
 
 def version_priority(version: str) -> tuple[int, int, int, str]:
