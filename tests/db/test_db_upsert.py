@@ -221,10 +221,10 @@ def test_many_batches_are_counted_and_written(engine: Engine) -> None:
     assert sum(1 for r in _nodes(engine).values() if r["zone"] == "moved") == 10
 
 
-def _pod(i: int) -> dict[str, Any]:
+def _pod(i: int, cluster_id: int) -> dict[str, Any]:
     """A pod row using every kind of column: text, int, bool-free JSON, None and offset datetimes."""
     data = {
-        "cluster": "prod",
+        "cluster_id": cluster_id,
         "namespace": f"ns-{i % 7}",
         "name": f"pod-{i:05}",
         "status": None if i % 3 == 0 else "Running",
@@ -240,9 +240,11 @@ def _pod(i: int) -> dict[str, Any]:
 def test_large_upserts_keep_every_value(engine: Engine) -> None:
     # on PostgreSQL this many rows travel through COPY and a temporary table
     n = PG_COPY_MIN_ROWS + 500
-    rows = [_pod(i) for i in range(n)]
-    pod_key = ("cluster", "namespace", "name")
+    pod_key = ("cluster_id", "namespace", "name")
     with engine.begin() as conn:
+        prod = {"key": "kind//local/prod", "provider": "kind", "name": "prod", "data_hash": ""}
+        cluster = upsert(conn, Cluster, [prod], key=("key",), returning=("id",))
+        rows = [_pod(i, cluster.rows[0].id) for i in range(n)]
         inserted = upsert(conn, Pod, rows, key=pod_key, returning=("id",))
         unchanged = upsert(conn, Pod, rows, key=pod_key)
         changed = [

@@ -30,7 +30,7 @@ from nautilus_core.db.models.inventory import (
     SyncRun,
     SyncRunStatus,
 )
-from nautilus_core.db.models.podwatch import Container, ContainerState, LogLevel, LogLine, Pod
+from nautilus_core.db.models.podwatch import Container, ContainerState, Health, LogLevel, LogLine, Pod, PodEvent
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -42,6 +42,7 @@ __all__ = [
     "Container",
     "ContainerState",
     "DesiredState",
+    "Health",
     "JobAction",
     "JobStatus",
     "LifecycleMode",
@@ -53,6 +54,7 @@ __all__ = [
     "Node",
     "OutcomeStatus",
     "Pod",
+    "PodEvent",
     "ProvisioningJob",
     "ResourceStatus",
     "Service",
