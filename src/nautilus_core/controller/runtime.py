@@ -369,17 +369,13 @@ class ControllerRuntime:
     def _stop_term(self, drain: bool = False, timeout: float = 0.0, reason: str = "lease lost",
                    join_timeout: float | None = None) -> None:
         """End the current term (``on_stopped_leading`` calls it with ``reason="lease lost"``): its
-        reconciles and leader-only runnables are cancelled and joined before this returns, so before
-        any new term starts, and before ``leading`` turns false."""
+        reconciles are cancelled and joined before this returns, so before any new term starts."""
         with self._term_lock:
-            term = self._term
+            term, self._term = self._term, None
             if term is not None:
                 self.metrics.set_leader(self.identity, False)
                 log.info("stopped_leading", identity=self.identity, drain=drain, reason=reason)
-                try:
-                    term.stop(drain=drain, timeout=timeout, reason=reason, join_timeout=join_timeout)
-                finally:
-                    self._term = None
+                term.stop(drain=drain, timeout=timeout, reason=reason, join_timeout=join_timeout)
 
     # ------------------------------------------------------------------ health
 
