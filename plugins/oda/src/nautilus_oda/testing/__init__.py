@@ -7,6 +7,7 @@ optional API key, fault injection and request counts. pytest fixtures ``componen
 """
 
 from nautilus_oda.testing.component_registry import FakeComponentRegistry
+from nautilus_oda.testing.resource_inventory import FakeResourceInventory
 from nautilus_oda.testing.server import LocalServer, Request, Response
 
-__all__ = ["FakeComponentRegistry", "LocalServer", "Request", "Response"]
+__all__ = ["FakeComponentRegistry", "FakeResourceInventory", "LocalServer", "Request", "Response"]
