@@ -12,8 +12,9 @@ stored shape) plus the ExposedAPIs that belong to it -> a :class:`~nautilus_oda.
   ``status.apiStatus.url``, else the component's ``status.coreAPIs`` / ``managementAPIs`` /
   ``securityAPIs`` entry. Status ``ready``/``pending``: ExposedAPI ``status.implementation.ready``, else
   the status entry's ``ready``, else the component's ``summary/status`` (``Complete``: ready).
-- Values longer than the registry allows (label key 100, value 200) are cut to the limit here, so what
-  is compared with the registry is what the registry can hold.
+- Values are passed on as they are: the registry client truncates what is longer than its registry
+  holds (``registry.limits``). Label keys longer than the seed registry's 100 characters (possible
+  only with a long DNS prefix) are left out rather than failing the whole component.
 
 A malformed object raises :class:`~nautilus_core.errors.InvalidObjectError` naming the object and the
 field (``Component shop/prodcat: field 'spec.coreFunction' is missing``). Called by the
@@ -48,10 +49,6 @@ def object_name(obj: Mapping[str, Any], kind: str = "Component") -> str:
 def registry_name(namespace: str, name: str, all_namespaces: bool) -> str:
     """A component's name in the registry: ``name``, or ``namespace/name`` when every namespace is watched."""
     return f"{namespace}/{name}" if all_namespaces else name
-
-
-def _clip(value: str, limit: int = MAX_VALUE) -> str:
-    return value if len(value) <= limit else value[:limit]
 
 
 class _Reader:
@@ -198,7 +195,7 @@ def _labels(reader: _Reader, obj: Mapping[str, Any], spec: Mapping[str, Any]) ->
             raise reader.fail(f"metadata.labels.{key}", "must be a string")
         short = str(key).removeprefix(LABEL_PREFIX)
         if short and short != OWNER_LABEL and len(short) <= MAX_KEY:
-            labels[short] = _clip(value)
+            labels[short] = value
     # v1 keeps the descriptive fields under componentMetadata; earlier versions directly in spec
     if "componentMetadata" in spec:
         info, base = reader.mapping(spec, "componentMetadata", "spec.componentMetadata"), "spec.componentMetadata"
@@ -207,11 +204,11 @@ def _labels(reader: _Reader, obj: Mapping[str, Any], spec: Mapping[str, Any]) ->
     for field in ("version", "functionalBlock", "publicationDate", "status", "description", "id"):
         value = reader.text(info, field, f"{base}.{field}")
         if value is not None and field != "description" and field != "id":
-            labels[field] = _clip(value)
+            labels[field] = value
     for field in ("owners", "maintainers"):
         value = _people(reader, info, field, f"{base}.{field}")
         if value is not None:
-            labels[field] = _clip(value)
+            labels[field] = value
     return labels
 
 
@@ -239,7 +236,7 @@ def component_entry(obj: Mapping[str, Any], exposed: Iterable[Mapping[str, Any]]
     objects = [e for e in exposed if isinstance(e, Mapping) and belongs_to(e, name)]
     by_api = _exposed_by_api(name, objects)
     reader.mapping(spec, "coreFunction", "spec.coreFunction", required=True)
-    apis: dict[tuple[str, str], ApiEntry] = {}
+    apis: dict[str, ApiEntry] = {}
     for segment in SEGMENTS:
         block = reader.mapping(spec, segment, f"spec.{segment}")
         entries = _status_entries(status, segment)
@@ -250,17 +247,18 @@ def component_entry(obj: Mapping[str, Any], exposed: Iterable[Mapping[str, Any]]
             api_name = reader.text(api, "name", f"{path}.name", required=True) or ""
             if len(api_name) > MAX_VALUE:
                 raise reader.fail(f"{path}.name", f"is {len(api_name)} characters, longer than {MAX_VALUE}")
-            if (segment, api_name) in apis:
-                raise reader.fail(f"{path}.name", f"{api_name!r} is listed twice in {segment}")
-            apis[(segment, api_name)] = _api(reader, api, path, segment, api_name, name, by_api.pop(api_name, None),
+            if api_name in apis:  # the registry keys a component's APIs by name
+                raise reader.fail(f"{path}.name", f"{api_name!r} is listed twice (in {apis[api_name].segment} "
+                                                  f"and {segment})")
+            apis[api_name] = _api(reader, api, path, segment, api_name, name, by_api.pop(api_name, None),
                                              entries, summary_ready)
     for api_name, cr in sorted(by_api.items()):  # ExposedAPIs the spec does not list (yet)
         spec_of = cr.get("spec") if isinstance(cr.get("spec"), Mapping) else {}
         segment = spec_of.get("segment") if spec_of.get("segment") in SEGMENTS else "coreFunction"
-        if (segment, api_name) in apis or len(api_name) > MAX_VALUE:
+        if api_name in apis or len(api_name) > MAX_VALUE:
             continue
         sub = _Reader(object_name(cr, "ExposedAPI"))
-        apis[(segment, api_name)] = _api(sub, spec_of, "spec", segment, api_name, name, cr,
+        apis[api_name] = _api(sub, spec_of, "spec", segment, api_name, name, cr,
                                          _status_entries(status, segment), summary_ready)
     if len(apis) > MAX_APIS:
         raise reader.fail("spec", f"lists {len(apis)} exposed APIs, more than {MAX_APIS}")
@@ -276,7 +274,7 @@ def _api(reader: _Reader, api: Mapping[str, Any], path: str, segment: str, api_n
     for field in ("implementation", "path", "developerUI"):
         value = reader.text(api, field, f"{path}.{field}")
         if value is not None:
-            labels[field] = _clip(value)
+            labels[field] = value
     if port is not None:
         labels["port"] = str(port)
     api_type = reader.text(api, "apiType", f"{path}.apiType") or "openapi"
@@ -304,4 +302,4 @@ def _api(reader: _Reader, api: Mapping[str, Any], path: str, segment: str, api_n
     if ready is None:
         ready = summary_ready
     return ApiEntry(name=api_name, url=url, specification=spec_urls, status="ready" if ready else "pending",
-                    api_type=_clip(api_type), segment=segment, labels=labels)
+                    api_type=api_type, segment=segment, labels=labels)
