@@ -68,6 +68,7 @@ class _Fault:
     times: int
     retry_after: str | None
     text: str
+    after: int = 0
 
 
 class LocalServer:
@@ -166,12 +167,13 @@ class LocalServer:
             self.start()
 
     def fail(self, status: int = 503, *, times: int = 1, retry_after: float | str | None = None,
-             text: str = "Service Unavailable") -> None:
-        """The next ``times`` calls (health included) answer ``status`` with a plain-text body."""
+             text: str = "Service Unavailable", after: int = 0) -> None:
+        """After ``after`` more calls are served normally, the next ``times`` calls (health included) answer
+        ``status`` with a plain-text body (and ``Retry-After`` when given)."""
         with self._lock:
-            ra = None if retry_after is None else (str(retry_after) if not isinstance(retry_after, float)
-                                                   else f"{retry_after:g}")
-            self._faults.append(_Fault(status, times, ra, text))
+            ra = None if retry_after is None else (f"{retry_after:g}" if isinstance(retry_after, float)
+                                                   else str(retry_after))
+            self._faults.append(_Fault(status, times, ra, text, after))
 
     def refuse_key(self, refuse: bool = True) -> None:
         """Answer 401 to every call but health, whatever key is sent (an expired key at a gateway)."""
@@ -221,6 +223,9 @@ class LocalServer:
             if not self._faults:
                 return None
             fault = self._faults[0]
+            if fault.after > 0:
+                fault.after -= 1
+                return None
             fault.times -= 1
             if fault.times <= 0:
                 self._faults.pop(0)
