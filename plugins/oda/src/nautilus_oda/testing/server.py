@@ -105,6 +105,8 @@ class LocalServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # answers in one segment, no delayed-ACK stalls on keep-alive
+            wbufsize = 64 * 1024  # headers and body go out together (flushed after each request)
 
             def setup(self) -> None:
                 super().setup()
