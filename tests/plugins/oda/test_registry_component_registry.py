@@ -308,3 +308,32 @@ def test_transport_follows_the_slash_redirect(component_registry: FakeComponentR
     answer = client(component_registry).http.request("GET", "/registries", operation="t")
     assert answer.status == 200 and answer.data == []
     assert component_registry.count("GET") == 2
+
+
+def test_a_too_long_value_is_truncated_and_a_too_long_key_rejected_before_sending(
+        component_registry: FakeComponentRegistry) -> None:
+    registry = client(component_registry)
+    long_value = "x" * 250
+    registry.apply(ComponentEntry("prodcat", {"description": long_value}, ()), None)
+    stored = FakeComponentRegistry.labels_of(component_registry.component("prodcat") or {})["description"]
+    assert len(stored) == 200 and stored == "x" * 199 + "…"
+    assert registry.apply(ComponentEntry("prodcat", {"description": long_value}, ()),
+                          registry.list_owned()["prodcat"]) == 0  # stored as truncated: nothing to redo
+
+    component_registry.reset_counts()
+    with pytest.raises(RegistryRejected) as info:
+        registry.apply(ComponentEntry("billing", {"k" * 101: "v"}, ()), None)
+    assert info.value.component == "billing" and "billing" in str(info.value)
+    assert info.value.field is not None and info.value.field.startswith("labels[")
+    assert "at most 100" in str(info.value)
+    assert sum(component_registry.requests.values()) == 0
+
+
+def test_a_registry_entry_removed_meanwhile_is_made_again(component_registry: FakeComponentRegistry) -> None:
+    registry = client(component_registry)
+    registry.ensure_registry()
+    entry = component_registry.rows("registries")[0]
+    raw(component_registry, "DELETE", f"/registries/{entry['id']}")
+    registry.apply(prodcat(), None)
+    assert [r["name"] for r in component_registry.rows("registries")] == [REGISTRY]
+    assert registry.list_owned() == {"prodcat": prodcat()}

@@ -52,7 +52,7 @@ def fake(flavour: str) -> Iterator[LocalServer]:
 def make(fake: LocalServer, *, key: str = KEY, attempts: int = 4, sleeps: Sleeps | None = None) -> Registry:
     retry = RetryPolicy(attempts=attempts, base=0.5, max_wait=30.0, sleep=sleeps if sleeps is not None else Sleeps())
     cls: Any = ComponentRegistryClient if isinstance(fake, FakeComponentRegistry) else ResourceInventoryClient
-    return cls(fake.url, registry_name=REGISTRY, owner=OWNER, api_key=key, timeout=5.0, retry=retry)  # type: ignore[no-any-return]
+    return cls(fake.url, registry_name=REGISTRY, owner=OWNER, api_key=key, timeout=5.0, retry=retry)
 
 
 def seed_owned(fake: LocalServer, count: int) -> None:
@@ -115,6 +115,16 @@ def test_5xx_is_retried_a_bounded_number_of_times(fake: LocalServer) -> None:
         registry.check()
     assert "502" in str(info.value) and "3 attempt" in str(info.value)
     assert sent(fake) == 3
+
+
+def test_a_registry_slower_than_the_timeout_is_unavailable(fake: LocalServer) -> None:
+    cls: Any = ComponentRegistryClient if isinstance(fake, FakeComponentRegistry) else ResourceInventoryClient
+    registry = cls(fake.url, registry_name=REGISTRY, owner=OWNER, api_key=KEY, timeout=0.2,
+                   retry=RetryPolicy(attempts=2, sleep=Sleeps()))
+    fake.stall(1.0, times=2)
+    with pytest.raises(RegistryUnavailable, match="2 attempt"):
+        registry.check()
+    assert sent(fake) == 2
 
 
 def test_a_registry_that_is_down_is_unavailable_and_keeps_its_data_when_back(fake: LocalServer) -> None:

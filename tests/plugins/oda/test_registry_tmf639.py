@@ -169,9 +169,9 @@ def test_a_resource_removed_by_hand_is_made_again(resource_inventory: FakeResour
 
 
 def test_build_registry_picks_the_flavour_from_settings(resource_inventory: FakeResourceInventory) -> None:
-    settings = OdaSettings(component_registry_url=resource_inventory.url, component_registry_type="tmf639",
-                           component_registry_name=REGISTRY)
+    settings = OdaSettings.model_validate({"COMPONENT_REGISTRY_URL": resource_inventory.url,
+                                           "COMPONENT_REGISTRY_TYPE": "tmf639", "COMPONENT_REGISTRY_NAME": REGISTRY})
     registry = build_registry(settings, retry=RetryPolicy.off())
     assert registry.flavour == "tmf639" and registry.owner == f"nautilus-oda/{REGISTRY}"
     registry.check()
-    assert build_registry(OdaSettings()).flavour == "component-registry"
+    assert build_registry(OdaSettings.model_validate({})).flavour == "component-registry"

@@ -217,49 +217,48 @@ class ComponentRegistryClient:
             return 0
         before = self.http.writes
         self.ensure_registry()
-        component_id, writes, labels_now = self._component(entry, known, current)
+        component_id, labels_now = self._component(entry, known, current)
         wanted = {**entry.labels, OWNER_LABEL: self.owner}
-        label_ids, made = self._label_ids_for(wanted, entry.name)
-        writes += made
+        label_ids, _ = self._label_ids_for(wanted, entry.name)
         fresh = False
         if component_id is None:
             component_id, made, labels_now = self._create_component(entry, label_ids)
-            writes += made
             fresh = made == 1 and known is None and self._listed  # nothing of it can exist yet
         if labels_now is not None and labels_now != wanted:
             self._call("PUT", f"/components/{component_id}", "update_component", body={"label_ids": label_ids},
                        component=entry.name)
-            writes += 1
-        writes += self._sync_apis(entry, component_id, fresh=fresh)
+        self._sync_apis(entry, component_id, fresh=fresh)
         return self.http.writes - before  # every write request sent (retries and a new registry entry included)
 
     def delete(self, current: ComponentEntry) -> int:
         before = self.http.writes
-        writes = 0
-        for row in self._component_apis(current.name):  # APIs first: the registry keeps them otherwise
-            writes += self._delete(f"/exposed-apis/{row['id']}", "delete_api")
-        known = self._known.get(current.name)
-        row = self._verified_component(current.name, known)
+        for api in self._component_apis(current.name):  # APIs first: the registry keeps them otherwise
+            self._delete(f"/exposed-apis/{api['id']}", "delete_api")
+        try:
+            row = self._verified_component(current.name, self._known.get(current.name))
+        except RegistryRejected:  # only our APIs hung under someone else's component: that one stays
+            row = None
         if row is not None:
-            writes += self._delete(f"/components/{row['id']}", "delete_component")
+            self._delete(f"/components/{row['id']}", "delete_component")
         self._known.pop(current.name, None)
+        writes = self.http.writes - before
         log.info("registry_component_deleted", component=current.name, writes=writes)
-        return self.http.writes - before
+        return writes
 
     # -- components ------------------------------------------------------------------------------------
 
     def _component(self, entry: ComponentEntry, known: _Known | None,
-                   current: ComponentEntry | None) -> tuple[int | None, int, dict[str, str] | None]:
-        """(component id or None, writes, the labels it has now or None when unknown/unchanged)."""
+                   current: ComponentEntry | None) -> tuple[int | None, dict[str, str] | None]:
+        """(component id or None when it must be created, its labels now or None when known to be as wanted)."""
         if known is not None and known.component_id is not None and current is not None \
                 and dict(current.labels) == dict(entry.labels):
-            return known.component_id, 0, None  # labels unchanged: only its APIs need work
+            return known.component_id, None  # labels unchanged: only its APIs need work
         if known is None and self._listed:
-            return None, 0, None  # the last full read had no such component: create it
+            return None, None  # the last full read had no such component: create it
         row = self._verified_component(entry.name, known)
         if row is None:
-            return None, 0, None
-        return row["id"], 0, _labels_of(row)
+            return None, None
+        return row["id"], _labels_of(row)
 
     def _verified_component(self, name: str, known: _Known | None) -> dict[str, Any] | None:
         """This owner's component ``name`` read fresh (by its remembered id, else by a search), or None.

@@ -272,8 +272,9 @@ def _text(value: Any) -> str:
 
 def _exposed_by(resource: dict[str, Any]) -> str | None:
     for rel in resource.get("resourceRelationship") or []:
-        if isinstance(rel, dict) and rel.get("relationshipType") == "exposedBy" and isinstance(rel.get("resource"), dict):
-            return str(rel["resource"].get("id"))
+        target = rel.get("resource") if isinstance(rel, dict) else None
+        if isinstance(target, dict) and rel.get("relationshipType") == "exposedBy":
+            return str(target.get("id"))
     return None
 
 

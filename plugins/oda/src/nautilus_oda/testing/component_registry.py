@@ -245,8 +245,8 @@ class FakeComponentRegistry(LocalServer):
         try:
             value = int(raw)
         except ValueError:
-            raise _Invalid([_err("int_parsing", ["query", name],
-                                 "Input should be a valid integer, unable to parse string as an integer", raw)]) from None
+            raise _Invalid([_err("int_parsing", ["query", name], "Input should be a valid integer, unable to parse "
+                                 "string as an integer", raw)]) from None
         if value < low:
             raise _Invalid([_err("greater_than_equal", ["query", name], f"Input should be greater than or equal to "
                                  f"{low}", raw, {"ge": low})])

@@ -8,7 +8,8 @@ serves HTTP/1.1 keep-alive from a thread, and is a context manager. Subclasses i
 - ``api_key``: when set, every call but the health endpoints needs it (``X-API-Key`` or
   ``Authorization: Bearer``), else a 401 — the real Gen-1 service checks no key, a gateway in front does.
 - Faults: :meth:`down` (connections refused, open ones cut) / :meth:`up`; :meth:`fail` (the next ``times``
-  calls answer ``status``, e.g. 503, or 429 with a Retry-After); :meth:`refuse_key` (401 for every call).
+  calls answer ``status``, e.g. 503, or 429 with a Retry-After); :meth:`stall` (answers only after a delay:
+  client timeouts); :meth:`refuse_key` (401 for every call).
 - ``requests``: a Counter of ``(method, path)`` of every call received (faulted ones included) — tests
   and the bench count reads and :attr:`writes` with it; :meth:`reset_counts` clears it.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,6 +71,7 @@ class _Fault:
     retry_after: str | None
     text: str
     after: int = 0
+    stall: float = 0.0  # seconds to wait, then answer normally (a timeout fault)
 
 
 class LocalServer:
@@ -177,6 +180,11 @@ class LocalServer:
                                                    else str(retry_after))
             self._faults.append(_Fault(status, times, ra, text, after))
 
+    def stall(self, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` calls are answered normally, but only after ``seconds`` (to trip client timeouts)."""
+        with self._lock:
+            self._faults.append(_Fault(200, times, None, "", 0, seconds))
+
     def refuse_key(self, refuse: bool = True) -> None:
         """Answer 401 to every call but health, whatever key is sent (an expired key at a gateway)."""
         self._refuse_key = refuse
@@ -243,6 +251,9 @@ class LocalServer:
             self.requests[(request.method, request.path)] += 1
             self.log.append(request)
         fault = self._next_fault()
+        if fault is not None and fault.stall:
+            time.sleep(fault.stall)
+            fault = None
         if fault is not None:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             response = Response(fault.status, headers=headers, text=fault.text)
