@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from oda_crs import exposed, v1, v1beta3
 
 from nautilus_core.testing import until
 from nautilus_oda.testing.component_registry import FakeComponentRegistry
-from oda_crs import exposed, v1, v1beta3
 
 CRDS = Path(__file__).resolve().parents[3] / "plugins" / "oda" / "src" / "nautilus_oda" / "crds"
 KEY = "s3cr3t-registry-key-42"
@@ -121,7 +121,8 @@ def test_sync_then_list_show_what_the_registry_holds(env: Env, registry: FakeCom
     assert done.stdout.startswith("component shop/prodcat: created (")
     row = registry.component("prodcat", REGISTRY)
     assert row is not None and registry.labels_of(row)["functionalBlock"] == "CoreCommerce"
-    assert {a["name"]: a["status"] for a in registry.apis_of("prodcat", REGISTRY)}["productcatalogmanagement"] == "ready"
+    statuses = {a["name"]: a["status"] for a in registry.apis_of("prodcat", REGISTRY)}
+    assert statuses["productcatalogmanagement"] == "ready"
     again = env.nautilus("oda", "sync", "prodcat", "--namespace", "shop")
     assert again.stdout.strip() == "component shop/prodcat: unchanged (0 registry writes)"
 

@@ -55,14 +55,14 @@ def _reconciler(state: Any, oda: Any, kube: Any, registry: Any, *, namespace: st
     from nautilus_core.types import ControllerContext
     from nautilus_oda.reconciler import OdaReconciler
 
-    ctx = ControllerContext(settings=state.settings, engine=None, kube=kube, cache=InformerCache(kube),
+    ctx = ControllerContext(settings=state.settings, engine=None, kube=kube, cache=InformerCache(kube),  # type: ignore[arg-type]
                             plugins=state.plugins)
     settings = oda if namespace is None else oda.model_copy(update={"kubernetes_namespace": namespace})
     return OdaReconciler(ctx, registry=registry, settings=settings, check_crds=False)
 
 
 def _registry(oda: Any) -> Any:
-    from nautilus_oda.registry import build_registry  # type: ignore[attr-defined]
+    from nautilus_oda.registry import build_registry
 
     return build_registry(oda)
 

@@ -46,6 +46,12 @@ def object_name(obj: Mapping[str, Any], kind: str = "Component") -> str:
     return f"{kind} {meta.get('namespace') or '?'}/{meta.get('name') or '?'}"
 
 
+def _sub(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``parent[key]`` when it is an object, else an empty one (for fields the collector only peeks at)."""
+    value = parent.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
 def registry_name(namespace: str, name: str, all_namespaces: bool) -> str:
     """A component's name in the registry: ``name``, or ``namespace/name`` when every namespace is watched."""
     return f"{namespace}/{name}" if all_namespaces else name
@@ -158,8 +164,8 @@ def _exposed_by_api(component: str, exposed: Iterable[Mapping[str, Any]]) -> dic
     for obj in exposed:
         if not isinstance(obj, Mapping):
             continue
-        spec = obj.get("spec") if isinstance(obj.get("spec"), Mapping) else {}
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+        spec = _sub(obj, "spec")
+        meta = _sub(obj, "metadata")
         name = spec.get("name") if isinstance(spec.get("name"), str) and spec.get("name") else None
         if name is None:
             own = str(meta.get("name") or "")
@@ -171,8 +177,8 @@ def _exposed_by_api(component: str, exposed: Iterable[Mapping[str, Any]]) -> dic
 
 def belongs_to(exposed: Mapping[str, Any], component: str) -> bool:
     """An ExposedAPI belongs to ``component`` by its ``oda.tmforum.org/componentName`` label (else its name)."""
-    meta = exposed.get("metadata") if isinstance(exposed.get("metadata"), Mapping) else {}
-    labels = meta.get("labels") if isinstance(meta.get("labels"), Mapping) else {}
+    meta = _sub(exposed, "metadata")
+    labels = _sub(meta, "labels")
     parent = labels.get(COMPONENT_LABEL)
     if isinstance(parent, str) and parent:
         return parent == component
@@ -181,8 +187,8 @@ def belongs_to(exposed: Mapping[str, Any], component: str) -> bool:
 
 def component_of(exposed: Mapping[str, Any]) -> str | None:
     """The name of the Component an ExposedAPI belongs to (its label), or None."""
-    meta = exposed.get("metadata") if isinstance(exposed.get("metadata"), Mapping) else {}
-    labels = meta.get("labels") if isinstance(meta.get("labels"), Mapping) else {}
+    meta = _sub(exposed, "metadata")
+    labels = _sub(meta, "labels")
     parent = labels.get(COMPONENT_LABEL)
     return parent if isinstance(parent, str) and parent else None
 
@@ -253,8 +259,9 @@ def component_entry(obj: Mapping[str, Any], exposed: Iterable[Mapping[str, Any]]
             apis[api_name] = _api(reader, api, path, segment, api_name, name, by_api.pop(api_name, None),
                                              entries, summary_ready)
     for api_name, cr in sorted(by_api.items()):  # ExposedAPIs the spec does not list (yet)
-        spec_of = cr.get("spec") if isinstance(cr.get("spec"), Mapping) else {}
-        segment = spec_of.get("segment") if spec_of.get("segment") in SEGMENTS else "coreFunction"
+        spec_of = _sub(cr, "spec")
+        raw_segment = spec_of.get("segment")
+        segment = raw_segment if isinstance(raw_segment, str) and raw_segment in SEGMENTS else "coreFunction"
         if api_name in apis or len(api_name) > MAX_VALUE:
             continue
         sub = _Reader(object_name(cr, "ExposedAPI"))
@@ -281,14 +288,14 @@ def _api(reader: _Reader, api: Mapping[str, Any], path: str, segment: str, api_n
     url: str | None = None
     ready: bool | None = None
     if cr is not None:
-        cr_status = cr.get("status") if isinstance(cr.get("status"), Mapping) else {}
-        api_status = cr_status.get("apiStatus") if isinstance(cr_status.get("apiStatus"), Mapping) else {}
+        cr_status = _sub(cr, "status")
+        api_status = _sub(cr_status, "apiStatus")
         if isinstance(api_status.get("url"), str) and api_status["url"]:
             url = api_status["url"]
-        impl = cr_status.get("implementation") if isinstance(cr_status.get("implementation"), Mapping) else {}
+        impl = _sub(cr_status, "implementation")
         ready = _ready(impl.get("ready"))
         if not spec_urls:
-            cr_spec = cr.get("spec") if isinstance(cr.get("spec"), Mapping) else {}
+            cr_spec = _sub(cr, "spec")
             try:
                 spec_urls = _specification(_Reader(object_name(cr, "ExposedAPI")), cr_spec, "spec")
             except InvalidObjectError:

@@ -112,7 +112,7 @@ class OdaReconciler(BaseReconciler):
         self.settings = settings if settings is not None else ctx.settings_section(OdaSettings)
         s = self.settings
         if registry is None:
-            from nautilus_oda.registry import build_registry  # type: ignore[attr-defined]
+            from nautilus_oda.registry import build_registry
 
             registry = build_registry(s)
         self.registry: Registry = registry
