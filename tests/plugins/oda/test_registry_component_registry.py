@@ -337,3 +337,30 @@ def test_a_registry_entry_removed_meanwhile_is_made_again(component_registry: Fa
     registry.apply(prodcat(), None)
     assert [r["name"] for r in component_registry.rows("registries")] == [REGISTRY]
     assert registry.list_owned() == {"prodcat": prodcat()}
+
+
+def test_parallel_applies_share_labels_and_all_land(component_registry: FakeComponentRegistry) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    registry = client(component_registry)
+    registry.list_owned()
+    entries = [ComponentEntry(f"c{i}", {"version": "1.0", "team": f"t{i % 3}"},
+                              (ApiEntry("api", f"http://c{i}", (), "ready"),)) for i in range(30)]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda e: registry.apply(e, None), entries))
+
+    assert registry.list_owned() == {e.name: e for e in entries}
+    assert restarted_view(component_registry) == {e.name: e for e in entries}
+
+
+def restarted_view(fake: FakeComponentRegistry) -> dict[str, ComponentEntry]:
+    return client(fake).list_owned()
+
+
+def test_the_registry_entry_url_holds_no_credentials(component_registry: FakeComponentRegistry) -> None:
+    url = component_registry.url.replace("http://", "http://robot:pa55word@")
+    registry = ComponentRegistryClient(url, registry_name=REGISTRY, owner=OWNER, retry=RetryPolicy.off())
+    registry.ensure_registry()
+    stored = component_registry.rows("registries")[0]["url"]
+    assert stored == component_registry.url
+    assert "pa55word" not in repr(registry)

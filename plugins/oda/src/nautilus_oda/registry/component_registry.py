@@ -174,7 +174,7 @@ class ComponentRegistryClient:
                 self._registry_ok = True
                 return
         answer = self._call("POST", "/registries/", "create_registry", ok=(201, 200, 400),
-                            body={"name": self.registry_name, "type": "self", "url": self.http.base_url,
+                            body={"name": self.registry_name, "type": "self", "url": self.http.public_url,
                                   "label_ids": []})
         if answer.status == 400 and "exist" not in answer.detail().lower():
             raise RegistryRejected(f"registry {self.registry_name!r}: {self.http.scrub(answer.detail())}",
@@ -183,9 +183,11 @@ class ComponentRegistryClient:
         self._registry_ok = True
 
     def list_owned(self) -> dict[str, ComponentEntry]:
-        components = [c for c in self._page("/components/", "list_components", {"registry_name": self.registry_name})
-                      if self._owned(c)]
-        apis = [a for a in self._page("/exposed-apis/", "list_apis") if self._owned(a)]
+        # by id: a row seen twice because the list shifted between two pages counts once
+        components = list({c.get("id"): c for c in self._page("/components/", "list_components",
+                                                              {"registry_name": self.registry_name})
+                           if self._owned(c)}.values())
+        apis = list({a.get("id"): a for a in self._page("/exposed-apis/", "list_apis") if self._owned(a)}.values())
         self._label_ids.clear()  # rebuilt from labels in use (those cannot have been deleted and reused)
         self._remember_labels(components)
         self._remember_labels(apis)

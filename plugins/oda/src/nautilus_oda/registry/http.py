@@ -110,6 +110,16 @@ class Transport:
         return f"Transport({self.where!r}, key={'set' if self._api_key else 'none'})"
 
     @property
+    def public_url(self) -> str:
+        """The base URL without user info, query or fragment (what may be stored in a registry)."""
+        split = urlsplit(self.base_url)
+        host = split.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        port = f":{split.port}" if split.port else ""
+        return f"{split.scheme}://{host}{port}{split.path}"
+
+    @property
     def where(self) -> str:
         """The base URL as it may be shown (credentials in it masked)."""
         return redact_text(self.base_url)

@@ -167,6 +167,9 @@ class ResourceInventoryClient:
         now = current if current is not None and known is not None else self._read(entry.name, known)
         component_id = known.component_id if known else None
         if component_id is None or now is None:
+            for ids in (known.api_ids.values() if known else ()):  # ours, pointing at a resource that is gone
+                for rid in ids:
+                    self._call("DELETE", f"/resource/{rid}", "delete_api", ok=(204, 200, 404))
             component_id = self._create_component(entry)
             now = ComponentEntry(entry.name, entry.labels, ())
             api_ids: dict[str, list[str]] = {}
