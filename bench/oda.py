@@ -1,9 +1,10 @@
 """ODA collector benchmark: 1,000 Components x 3 exposed APIs -> the fake seed Component Registry. Prints figures.
 
-In one process: the Kubernetes API emulator with the plugin's CRDs, 1,000 v1beta3 Components (three
-exposed APIs each) and their 3,000 ExposedAPIs (URL and readiness in status), the fake Component Registry
-over HTTP, and the ``oda-components`` reconciler on the controller runtime (WORKER_COUNT workers).
-Progress is read from the fake's tables (no extra HTTP calls). Figures:
+This process serves the Kubernetes API emulator with the plugin's CRDs, 1,000 v1beta3 Components (three
+exposed APIs each) and their 3,000 ExposedAPIs (URL and readiness in status), and the fake Component
+Registry over HTTP; the collector is ``nautilus oda run`` in a child process (its own interpreter, as
+deployed). Progress is read from the fake's tables (no extra HTTP calls), full syncs from the collector's
+``/metrics``. Figures:
 
 - first full sync: wall time from the runtime's start until the registry holds every component and API,
   and the registry calls it took (reads / writes);
@@ -18,21 +19,21 @@ Run: ``python -m bench.oda [--components 1000] [--apis 3] [--changes 100] [--syn
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy
 import yaml
 
-from nautilus_core.config import load_settings
-from nautilus_core.controller.runtime import ControllerRuntime
-from nautilus_core.kube import RetryPolicy, connect
 from nautilus_core.testing import KubeEmulator
-from nautilus_oda.reconciler import NAME, OdaReconciler
-from nautilus_oda.registry import build_registry
-from nautilus_oda.settings import OdaSettings
 from nautilus_oda.testing.component_registry import FakeComponentRegistry
 
 CRDS = Path(__file__).resolve().parents[1] / "plugins" / "oda" / "src" / "nautilus_oda" / "crds"
@@ -101,73 +102,92 @@ def main() -> None:
         print(f"emulator: {args.components} Components + {args.components * args.apis} ExposedAPIs created "
               f"in {time.perf_counter() - started:.1f} s", flush=True)
 
-        kubeconfig = emu.write_kubeconfig(Path(emu_tmp()) / "kubeconfig")
-        oda = OdaSettings(component_registry_url=fake.url, component_registry_name=REGISTRY, kubernetes_namespace=NS,
-                          sync_interval=args.sync_interval)
-        settings = load_settings(reconcile_interval=args.sync_interval, metrics_port=0, health_check_port=0,
-                                 worker_count=args.workers, log_level="WARNING")
-        from nautilus_core.logs import configure_logging
-
-        configure_logging("WARNING", "text")
-        kube = connect(kubeconfig=str(kubeconfig), retry=RetryPolicy.off(), timeout=(2.0, 30.0))
-        registry = build_registry(oda, retry=RetryPolicy.off())
-        runtime = ControllerRuntime(settings=settings, engine=sqlalchemy.create_engine("sqlite://"), kube=kube,
-                                    leader_election=False, watch_silence_timeout=60.0,
-                                    reconcilers={NAME: lambda ctx: OdaReconciler(ctx, registry=registry, settings=oda)})
-        rec = runtime.reconcilers[NAME]
-        assert isinstance(rec, OdaReconciler)
+        home = Path(tempfile.mkdtemp(prefix="bench-oda-"))
+        kubeconfig = emu.write_kubeconfig(home / "kubeconfig")
+        port = free_port()
+        env = {**os.environ, "KUBECONFIG": str(kubeconfig), "NAUTILUS_HOME": str(home),
+               "COMPONENT_REGISTRY_URL": fake.url, "COMPONENT_REGISTRY_NAME": REGISTRY, "KUBERNETES_NAMESPACE": NS,
+               "SYNC_INTERVAL": f"{args.sync_interval}s", "RECONCILE_INTERVAL": f"{args.sync_interval}s",
+               "WORKER_COUNT": str(args.workers), "MONITORING_PORT": str(port), "LOG_LEVEL": "WARNING"}
         fake.reset_counts()
         t0 = time.perf_counter()
-        runtime.start()
-        want = (args.components, args.components * args.apis)
-        while counts(fake) != want:
-            time.sleep(0.01)
-        first = time.perf_counter() - t0
-        print(f"first full sync: {first:.2f} s for {want[0]} components / {want[1]} APIs; registry calls "
-              f"{calls(fake)} (POST {fake.count('POST')}, PUT {fake.count('PUT')}, PATCH {fake.count('PATCH')})",
-              flush=True)
-
-        done = rec.full_syncs
-        while rec.full_syncs < done + 1:
-            time.sleep(0.05)
-        for n in range(2):
-            fake.reset_counts()
-            done = rec.full_syncs
-            t = time.perf_counter()
-            while rec.full_syncs < done + 1:
+        proc = subprocess.Popen([sys.executable, "-m", "nautilus_core.cli", "oda", "run", "--no-leader-election"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            want = (args.components, args.components * args.apis)
+            while counts(fake) != want:
+                if proc.poll() is not None:
+                    raise SystemExit(f"the collector exited: {proc.stderr.read() if proc.stderr else ''}")
                 time.sleep(0.01)
-            print(f"unchanged resync #{n + 1}: registry calls {calls(fake)} "
-                  f"(full sync compared {args.components} components in {time.perf_counter() - t:.2f} s "
-                  "including the wait for its turn)", flush=True)
+            first = time.perf_counter() - t0
+            print(f"first full sync: {first:.2f} s from `nautilus oda run` starting (process start included) to "
+                  f"{want[0]} components / {want[1]} APIs in the registry; registry calls {calls(fake)} "
+                  f"(POST {fake.count('POST')}: labels {fake.count('POST', '/labels')}, components "
+                  f"{fake.count('POST', '/components')}, APIs {fake.count('POST', '/exposed-apis')}; "
+                  f"PUT {fake.count('PUT')}, PATCH {fake.count('PATCH')})", flush=True)
 
-        ids = {}
-        with fake._lock:
-            for rid, row in fake.tables["components"].items():
-                ids[row["name"]] = rid
-        latencies = []
-        fake.reset_counts()
-        for n in range(args.changes):
-            name = f"comp-{(n * 7919) % args.components:04d}"
-            new = f"2.{n}.0"
+            syncs = wait_full_syncs(port, 1)  # the start's full sync has compared everything
+            fake.reset_counts()
             t = time.perf_counter()
-            emu.patch(GROUP, "components", name, {"spec": {"version": new}}, namespace=NS)
-            while version_of(fake, ids[name]) != new:
-                time.sleep(0.001)
-            latencies.append(time.perf_counter() - t)
-        latencies.sort()
-        p50 = statistics.median(latencies)
-        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-        print(f"Component change -> registry update: p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
-              f"max {latencies[-1] * 1000:.1f} ms over {len(latencies)} changes; registry calls "
-              f"{calls(fake)} ({(fake.reads + fake.writes) / max(1, len(latencies)):.1f} per change)", flush=True)
-        runtime.stop()
-        kube.close()
+            after = wait_full_syncs(port, syncs + 3)
+            n = after - syncs
+            print(f"unchanged resync: {n} full syncs in {time.perf_counter() - t:.1f} s; registry calls "
+                  f"{calls(fake)} in all ({fake.reads / n:.1f} reads, {fake.writes / n:.1f} writes per full sync)",
+                  flush=True)
+
+            ids = {}
+            with fake._lock:
+                for rid, row in fake.tables["components"].items():
+                    ids[row["name"]] = rid
+            latencies = []
+            fake.reset_counts()
+            for i in range(args.changes):
+                name = f"comp-{(i * 7919) % args.components:04d}"
+                new = f"2.{i}.0"
+                t = time.perf_counter()
+                emu.patch(GROUP, "components", name, {"spec": {"version": new}}, namespace=NS)
+                while version_of(fake, ids[name]) != new:
+                    time.sleep(0.001)
+                latencies.append(time.perf_counter() - t)
+            latencies.sort()
+            p50 = statistics.median(latencies)
+            p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+            print(f"Component change -> registry update: p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
+                  f"max {latencies[-1] * 1000:.1f} ms over {len(latencies)} changes (full syncs every "
+                  f"{args.sync_interval:g} s meanwhile); registry calls {calls(fake)} "
+                  f"({(fake.reads + fake.writes) / max(1, len(latencies)):.1f} per change)", flush=True)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        print(f"collector exit code on SIGTERM: {proc.returncode}")
 
 
-def emu_tmp() -> str:
-    import tempfile
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
-    return tempfile.mkdtemp(prefix="bench-oda-")
+
+def full_syncs(port: int) -> int:
+    """Completed full syncs, from the collector's own /metrics."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+            body = answer.read().decode()
+    except OSError:
+        return 0
+    for line in body.splitlines():
+        if line.startswith('oda_collector_sync_duration_seconds_count{kind="full"}'):
+            return int(float(line.split()[-1]))
+    return 0
+
+
+def wait_full_syncs(port: int, at_least: int) -> int:
+    while (n := full_syncs(port)) < at_least:
+        time.sleep(0.2)
+    return n
 
 
 if __name__ == "__main__":
