@@ -264,3 +264,34 @@ def test_a_refused_key_is_reported_without_a_retry_storm(
         assert fake.component("c0") is None
         fake.api_key = "wrong-key"  # the key is rotated to what the collector has
         until(lambda: fake.component("c4", REGISTRY), "synced once the key is accepted", timeout=30)
+
+
+def test_tmf639_inventory_gets_components_and_apis_and_loses_them_with_the_component(
+        collector: Any, kubectl: Kubectl, resource_inventory: Any) -> None:
+    collector(resource_inventory.url, component_registry_type="tmf639")
+    kubectl.apply(v1("party"))
+    kubectl.apply(exposed("party", "partymanagement", url="https://gw/party/v5", ready=True))
+    (component,) = until(lambda: resource_inventory.of_category("ODAComponent"), "the ODAComponent resource")
+    assert component["name"] == "party"
+    assert resource_inventory.characteristics(component)["functionalBlock"] == "PartyManagement"
+    api = until(lambda: next((a for a in resource_inventory.of_category("API")
+                              if resource_inventory.characteristics(a).get("url") == "https://gw/party/v5"), None),
+                "the API resource with its url")
+    chars = resource_inventory.characteristics(api)
+    assert chars["apiName"] == "partymanagement" and chars["status"] == "ready"
+    assert [r["relationshipType"] for r in api["resourceRelationship"]] == ["exposedBy"]
+    kubectl("delete", "components.oda.tmforum.org", "party", "-n", "shop")
+    until(lambda: not resource_inventory.of_category("ODAComponent") and not resource_inventory.of_category("API"),
+          "both resources removed")
+
+
+def test_a_watch_history_expiry_relists_and_misses_nothing(
+        collector: Any, kubectl: Kubectl, kube_emulator: Any, component_registry: FakeComponentRegistry) -> None:
+    collector(component_registry.url)
+    kubectl.apply(v1beta3("first"))
+    until(lambda: registered(component_registry, "first"), "first")
+    kube_emulator.expire_history()  # the watches' resourceVersion is now too old: 410, relist
+    kubectl.apply(v1beta3("second"))
+    kubectl("delete", "components.oda.tmforum.org", "first", "-n", "shop")
+    until(lambda: registered(component_registry, "second") and registered(component_registry, "first") is None,
+          "second created and first removed after the relist")
