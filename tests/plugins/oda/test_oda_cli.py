@@ -138,8 +138,7 @@ def test_sync_then_list_show_what_the_registry_holds(env: Env, registry: FakeCom
     pcm = next(a for a in rows["prodcat"]["apis"] if a["name"] == "productcatalogmanagement")
     assert pcm == {"name": "productcatalogmanagement", "segment": "coreFunction", "url": "https://gw/pcm",
                    "status": "ready", "specification": ["https://example.org/TMF620.json"], "api_type": "openapi",
-                   "labels": {"implementation": "prodcat-pcm", "path": "/prodcat/tmf-api/productCatalogManagement/v4",
-                              "port": "8080"}}
+                   "labels": {}}
     assert rows["party"]["labels"]["version"] == "2.0.1"
 
     table = env.nautilus("oda", "list")

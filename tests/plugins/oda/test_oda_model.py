@@ -25,8 +25,10 @@ def test_v1beta3_component_labels_and_apis() -> None:
     pcm = by_name["productcatalogmanagement"]
     assert (pcm.segment, pcm.api_type, pcm.specification) == ("coreFunction", "openapi",
                                                               ("https://example.org/TMF620.json",))
-    assert dict(pcm.labels) == {"implementation": "prodcat-pcm", "path": "/prodcat/tmf-api/productCatalogManagement/v4",
-                                "port": "8080"}
+    assert dict(pcm.labels) == {}  # implementation, path and port stay in the cluster: the URL is what matters
+    assert component_entry(v1beta3(coreFunction={"exposedAPIs": [
+        {"name": "x", "apiType": "openapi", "implementation": "s", "path": "/x", "port": 80,
+         "developerUI": "https://gw/x/docs"}]})).api("x").labels == {"developerUI": "https://gw/x/docs"}
     assert by_name["metrics"].segment == "managementFunction" and by_name["partyrole"].segment == "securityFunction"
     assert all(a.status == "pending" and a.url is None for a in entry.apis)  # nothing published yet
 

@@ -275,15 +275,14 @@ def component_entry(obj: Mapping[str, Any], exposed: Iterable[Mapping[str, Any]]
 
 def _api(reader: _Reader, api: Mapping[str, Any], path: str, segment: str, api_name: str, component: str,
          cr: Mapping[str, Any] | None, entries: list[Mapping[str, Any]], summary_ready: bool | None) -> ApiEntry:
-    port = _port(reader, api, path)
+    _port(reader, api, path)  # validated (out of range: malformed), not sent
     spec_urls = _specification(reader, api, path)
     labels: dict[str, str] = {}
-    for field in ("implementation", "path", "developerUI"):
-        value = reader.text(api, field, f"{path}.{field}")
-        if value is not None:
-            labels[field] = value
-    if port is not None:
-        labels["port"] = str(port)
+    for field in ("implementation", "path"):  # checked, not sent: cluster-internal, unique per API (a
+        reader.text(api, field, f"{path}.{field}")  # registry label row each), and the URL says where it is
+    developer_ui = reader.text(api, "developerUI", f"{path}.developerUI")
+    if developer_ui is not None:
+        labels["developerUI"] = developer_ui
     api_type = reader.text(api, "apiType", f"{path}.apiType") or "openapi"
     url: str | None = None
     ready: bool | None = None
