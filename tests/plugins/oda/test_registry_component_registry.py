@@ -105,6 +105,17 @@ def test_fake_filters_exposed_apis_only_with_both_names(component_registry: Fake
     assert raw(component_registry, "GET", "/exposed-apis/?limit=1001").status == 422
 
 
+def test_fake_put_is_partial_and_checks_no_uniqueness(component_registry: FakeComponentRegistry) -> None:
+    raw(component_registry, "POST", "/registries/", {"name": "r", "type": "self", "url": "http://r"})
+    first = raw(component_registry, "POST", "/components/", {"registry_name": "r", "name": "c1"}).json()
+    raw(component_registry, "POST", "/components/", {"registry_name": "r", "name": "c2"})
+    renamed = raw(component_registry, "PUT", f"/components/{first['id']}", {"name": "c2"}).json()
+    assert (renamed["name"], renamed["registry_name"]) == ("c2", "r")  # a second "c2", accepted
+    assert raw(component_registry, "PUT", "/components/99", {"name": "x"}).json() == {"detail": "Component not found"}
+    registry_id = component_registry.rows("registries")[0]["id"]
+    assert raw(component_registry, "DELETE", f"/registries/{registry_id}").status == 500  # it has components
+
+
 # -- the client ------------------------------------------------------------------------------------------
 
 def test_apply_creates_registry_component_and_apis(component_registry: FakeComponentRegistry) -> None:

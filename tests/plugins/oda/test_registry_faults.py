@@ -21,6 +21,7 @@ from nautilus_oda.registry import (
     RegistryUnavailable,
     ResourceInventoryClient,
 )
+from nautilus_oda.registry.http import retry_after_header
 from nautilus_oda.testing import FakeComponentRegistry, FakeResourceInventory, LocalServer
 
 KEY = "k-very-SECRET-4711"
@@ -100,6 +101,14 @@ def test_429_retry_after_is_honoured(fake: LocalServer) -> None:
     registry.check()
     assert sleeps == [7.0, 7.0]
     assert sent(fake) == 3
+
+
+def test_retry_after_takes_seconds_or_an_http_date() -> None:
+    now = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+    assert retry_after_header("3") == 3.0
+    assert retry_after_header("Tue, 14 Nov 2023 22:13:50 GMT", now=now) == 30.0
+    assert retry_after_header("Tue, 14 Nov 2023 22:00:00 GMT", now=now) == 0.0  # in the past: at once
+    assert retry_after_header("soon") is None and retry_after_header("-1") is None and retry_after_header("nan") is None
 
 
 def test_5xx_is_retried_a_bounded_number_of_times(fake: LocalServer) -> None:

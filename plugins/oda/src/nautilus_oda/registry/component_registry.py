@@ -117,7 +117,10 @@ class ComponentRegistryClient:
             page = answer.data
             if not isinstance(page, list):
                 raise RegistryUnavailable(f"GET {path}: expected a JSON array, got {type(page).__name__}")
-            rows.extend(r for r in page if isinstance(r, dict))
+            good = [r for r in page if isinstance(r, dict) and _valid_id(r.get("id"))]
+            if len(good) < len(page):
+                log.warning("registry_rows_malformed", path=path, skipped=len(page) - len(good))
+            rows.extend(good)
             if len(page) < PAGE:
                 return rows
             skip += PAGE
@@ -138,12 +141,12 @@ class ComponentRegistryClient:
             return found, 0
         answer = self._call("POST", "/labels/", "create_label", ok=(201, 200, 400), body={"key": key, "value": value},
                             component=component)
-        if answer.status != 400 and isinstance(answer.data, dict) and isinstance(answer.data.get("id"), int):
-            self._label_ids[(key, value)] = answer.data["id"]
-            return answer.data["id"], 1
+        if answer.status != 400:
+            label_id = _new_id(answer, f"POST /labels/ ({key!r})")
+            self._label_ids[(key, value)] = label_id
+            return label_id, 1
         for row in self._page("/labels/", "list_labels"):  # made by someone else meanwhile: look it up
-            if isinstance(row.get("id"), int):
-                self._label_ids[(str(row.get("key")), str(row.get("value")))] = row["id"]
+            self._label_ids[(str(row.get("key")), str(row.get("value")))] = row["id"]
         found = self._label_ids.get((key, value))
         if found is None:
             raise RegistryRejected(f"component {component!r}: label {key!r}: the registry refused it: "
@@ -269,7 +272,8 @@ class ComponentRegistryClient:
         """
         if known is not None and known.component_id is not None:
             answer = self._call("GET", f"/components/{known.component_id}", "get_component", ok=(200, 404))
-            row = answer.data if answer.status == 200 and isinstance(answer.data, dict) else None
+            row = answer.data if answer.status == 200 and isinstance(answer.data, dict) \
+                and _valid_id(answer.data.get("id")) else None
             if row is not None and row.get("name") == name and row.get("registry_name") == self.registry_name:
                 return self._mine(row, name)
         for row in self._page("/components/", "list_components", {"registry_name": self.registry_name}):
@@ -304,7 +308,7 @@ class ComponentRegistryClient:
                                        component=entry.name, field="name")
             self._known[entry.name] = _Known(row["id"])
             return row["id"], 0, _labels_of(row)
-        component_id = answer.data["id"]
+        component_id = _new_id(answer, f"POST /components/ ({entry.name!r})")
         self._known[entry.name] = _Known(component_id)
         log.info("registry_component_created", component=entry.name, id=component_id)
         return component_id, 1, None
@@ -351,7 +355,7 @@ class ComponentRegistryClient:
         body, writes = self._api_body(component, api)
         body |= {"registry_name": self.registry_name, "component_name": component}
         answer = self._call("POST", "/exposed-apis/", "create_api", ok=(201, 200), body=body, component=component)
-        return answer.data["id"], writes + 1
+        return _new_id(answer, f"POST /exposed-apis/ ({component!r}/{api.name!r})"), writes + 1
 
     def _update_api(self, component: str, row: dict[str, Any], api: ApiEntry) -> int:
         now = _api_of(row)
@@ -368,6 +372,18 @@ class ComponentRegistryClient:
     def _delete(self, path: str, operation: str) -> int:
         self._call("DELETE", path, operation, ok=(204, 200, 404))
         return 1
+
+
+def _valid_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _new_id(answer: Answer, what: str) -> int:
+    """The id of what a POST created; a registry error when the answer has none."""
+    value = answer.data.get("id") if isinstance(answer.data, dict) else None
+    if not _valid_id(value):
+        raise RegistryError(f"{what}: HTTP {answer.status} but the answer has no integer id")
+    return int(value)  # type: ignore[arg-type]
 
 
 def _replace_status(api: ApiEntry, status: Any) -> ApiEntry:

@@ -15,8 +15,10 @@ in an error or a log line, even when a server echoes it back. Used by ``componen
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -38,13 +40,21 @@ class _Failed(TransientError):
     """One attempt failed transiently (what the retry policy retries; never leaves this module)."""
 
 
-def retry_after_header(raw: str | None) -> float | None:
-    """Seconds from a Retry-After header holding a number (an HTTP date counts as absent)."""
-    try:
-        value = float(raw) if raw is not None else None
-    except ValueError:
+def retry_after_header(raw: str | None, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date (RFC 9110); else ``None``."""
+    if raw is None:
         return None
-    return value if value is not None and math.isfinite(value) and value >= 0 else None
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+    return value if math.isfinite(value) and value >= 0 else None
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,10 @@ class ResourceInventoryClient:
                                 ok=(200, 206))
             if not isinstance(answer.data, list):
                 raise RegistryUnavailable(f"GET /resource: expected a JSON array, got {type(answer.data).__name__}")
-            rows.extend(r for r in answer.data if isinstance(r, dict))
+            good = [r for r in answer.data if isinstance(r, dict) and isinstance(r.get("id"), str) and r["id"]]
+            if len(good) < len(answer.data):
+                log.warning("registry_rows_malformed", path="/resource", skipped=len(answer.data) - len(good))
+            rows.extend(good)
             offset += len(answer.data)
             total = answer.headers.get("x-total-count")
             done = total.isdigit() and offset >= int(total) if total else len(answer.data) < PAGE
@@ -243,7 +246,7 @@ class ResourceInventoryClient:
                                           "name": "ODA Component"},
                 "resourceCharacteristic": _char_list({**entry.labels, **self._mark()})}
         answer = self._call("POST", "/resource", "create_component", ok=(201, 200), body=body, component=entry.name)
-        return str(answer.data["id"])
+        return _new_id(answer, f"POST /resource ({entry.name!r})")
 
     def _api_chars(self, api: ApiEntry) -> dict[str, Any]:
         chars: dict[str, Any] = {"apiName": api.name, "apiType": api.api_type, "segment": api.segment,
@@ -266,7 +269,15 @@ class ResourceInventoryClient:
                                           "resource": {"@type": "ResourceRef", "id": component_id,
                                                        "href": f"/resource/{component_id}"}}]}
         answer = self._call("POST", "/resource", "create_api", ok=(201, 200), body=body, component=component)
-        return str(answer.data["id"])
+        return _new_id(answer, f"POST /resource ({component!r}/{api.name!r})")
+
+
+def _new_id(answer: Answer, what: str) -> str:
+    """The id of the resource a POST created; a registry error when the answer has none."""
+    value = answer.data.get("id") if isinstance(answer.data, dict) else None
+    if not isinstance(value, str) or not value:
+        raise RegistryError(f"{what}: HTTP {answer.status} but the answer has no id")
+    return value
 
 
 def _text(value: Any) -> str:
