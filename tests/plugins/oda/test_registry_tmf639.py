@@ -168,6 +168,19 @@ def test_a_resource_removed_by_hand_is_made_again(resource_inventory: FakeResour
     assert registry.list_owned() == {"prodcat": prodcat(version="3", ready=True)}
 
 
+def test_apis_of_a_component_resource_removed_by_hand_do_not_linger(resource_inventory: FakeResourceInventory) -> None:
+    registry = client(resource_inventory)
+    registry.apply(prodcat(), None)
+    current = registry.list_owned()["prodcat"]
+    component_id = resource_inventory.of_category("ODAComponent")[0]["id"]
+    raw(resource_inventory, "DELETE", f"/resource/{component_id}")  # the APIs stay behind
+    registry.apply(prodcat(version="3"), current)
+    assert registry.list_owned() == {"prodcat": prodcat(version="3")}
+    [component] = resource_inventory.of_category("ODAComponent")
+    apis = resource_inventory.of_category("API")
+    assert len(apis) == 2 and {a["resourceRelationship"][0]["resource"]["id"] for a in apis} == {component["id"]}
+
+
 def test_build_registry_picks_the_flavour_from_settings(resource_inventory: FakeResourceInventory) -> None:
     settings = OdaSettings.model_validate({"COMPONENT_REGISTRY_URL": resource_inventory.url,
                                            "COMPONENT_REGISTRY_TYPE": "tmf639", "COMPONENT_REGISTRY_NAME": REGISTRY})

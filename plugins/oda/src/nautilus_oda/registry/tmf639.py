@@ -183,6 +183,9 @@ class ResourceInventoryClient:
                                     body={"resourceCharacteristic": _char_list({**entry.labels, **self._mark()})},
                                     component=entry.name)
                 if answer.status == 404:  # removed by someone meanwhile: make it again, with fresh APIs
+                    for ids in api_ids.values():
+                        for rid in ids:
+                            self._call("DELETE", f"/resource/{rid}", "delete_api", ok=(204, 200, 404))
                     component_id = self._create_component(entry)
                     api_ids = {}
         result = _Known(component_id)
