@@ -13,12 +13,13 @@ from their resourceVersion and relist on 410; an ExposedAPI event enqueues its C
   collector owns (``Registry.list_owned``), applies every difference and deletes orphans (entries owned
   here whose Component is gone). Converges whatever was missed while the registry was down.
 
-What the registry holds is remembered between reconciles (``_known``), refreshed by each full sync and
-after any failed write, so an unchanged fleet costs no registry call between full syncs and a full sync
-costs only the paged reads of ``list_owned``. Writes and the full sync's comparison of one component are
-serialised per component name. Registry errors: unavailable -> transient (backoff, then the next full
-sync converges); the key refused (401/403) -> per-component work stops calling the registry until a
-full sync succeeds (no retry storm); a rejected value -> that component is reported and skipped.
+What the registry holds is remembered between reconciles (``_known``), refreshed by each full sync, at
+the start of each leadership term and after any failed write, so an unchanged fleet costs no registry
+call between full syncs and a full sync costs only the paged reads of ``list_owned``. Writes and the full
+sync's comparison of one component are serialised per component name; ``list_owned`` runs alone.
+Registry errors: unavailable -> transient (backoff, then the next full sync converges); the key refused
+(401/403) -> per-component work stops calling the registry until a full sync succeeds (no retry storm);
+a rejected value -> that component is reported and skipped.
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ class OdaReconciler(BaseReconciler):
         self._name_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._registry_ready = False
         self._io = _SharedLock()  # shared: apply/delete; exclusive: list_owned
+        self._term: object = None  # the cancel token of the leadership term last reconciled in
         self._blocked: str | None = None  # the key was refused: only the full sync tries again
         self.full_syncs = 0
 
@@ -180,6 +182,10 @@ class OdaReconciler(BaseReconciler):
     # ------------------------------------------------------------------ reconcile
 
     def reconcile(self, request: Request) -> Outcome:
+        if request.token is not self._term:  # a new leadership term: another replica may have written
+            with self._lock:
+                if request.token is not self._term:
+                    self._term, self._stale = request.token, True
         try:
             if request.key == SYNC_KEY:
                 self.full_sync()
