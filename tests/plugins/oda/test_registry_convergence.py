@@ -3,6 +3,7 @@ exactly what was asked, applying it again writes nothing, and deleting leaves no
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable
 
@@ -11,7 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nautilus_core.retry import RetryPolicy
-from nautilus_oda.registry import ApiEntry, ComponentEntry, ComponentRegistryClient, Registry, ResourceInventoryClient
+from nautilus_oda.registry import (
+    ApiEntry,
+    ComponentEntry,
+    ComponentRegistryClient,
+    Registry,
+    RegistryUnavailable,
+    ResourceInventoryClient,
+)
 from nautilus_oda.testing import FakeComponentRegistry, FakeResourceInventory, LocalServer
 
 word = st.sampled_from(["a", "b", "core", "v1", "x y", "ü", "1.0"])
@@ -73,5 +81,42 @@ def test_any_sequence_of_versions_converges_with_minimal_writes(factory: Factory
 
         check()
         assert set(bystander.list_owned()) == {"theirs"}  # never touched by the other owner's work
+    finally:
+        fake.stop()
+
+
+def component_rows(fake: LocalServer, name: str) -> int:
+    if isinstance(fake, FakeComponentRegistry):
+        return sum(1 for c in fake.rows("components") if c["name"] == name)
+    assert isinstance(fake, FakeResourceInventory)
+    return sum(1 for c in fake.of_category("ODAComponent") if c["name"] == name)
+
+
+@pytest.mark.parametrize("factory", [seed, tmf], ids=["component-registry", "tmf639"])
+def test_an_apply_cut_short_by_a_failure_completes_on_the_next_without_duplicates(factory: Factory) -> None:
+    fake, make = factory()
+    names = itertools.count()
+    try:
+        registry = make("nautilus-oda/me")
+        registry.ensure_registry()
+
+        @SETTINGS
+        @given(version, version, st.integers(0, 12))
+        def check(first: tuple[dict[str, str], list[ApiEntry]], second: tuple[dict[str, str], list[ApiEntry]],
+                  after: int) -> None:
+            name = f"c{next(names)}"
+            registry.apply(ComponentEntry(name, first[0], tuple(first[1])), registry.list_owned().get(name))
+            desired = ComponentEntry(name, second[0], tuple(second[1]))
+            current = registry.list_owned().get(name)
+            fake.fail(503, times=1, after=after)  # one call of this apply fails (when it makes that many)
+            with contextlib.suppress(RegistryUnavailable):
+                registry.apply(desired, current)
+            fake.clear_faults()  # one this apply did not reach
+            registry.apply(desired, registry.list_owned().get(name))
+            assert registry.list_owned()[name] == desired
+            assert make("nautilus-oda/me").apply(desired, None) == 0
+            assert component_rows(fake, name) == 1
+
+        check()
     finally:
         fake.stop()

@@ -180,6 +180,11 @@ class LocalServer:
                                                    else str(retry_after))
             self._faults.append(_Fault(status, times, ra, text, after))
 
+    def clear_faults(self) -> None:
+        """Forget every fault not yet served (down/refuse_key are undone by up/refuse_key(False))."""
+        with self._lock:
+            self._faults.clear()
+
     def stall(self, seconds: float, *, times: int = 1) -> None:
         """The next ``times`` calls are answered normally, but only after ``seconds`` (to trip client timeouts)."""
         with self._lock:
