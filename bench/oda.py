@@ -111,6 +111,7 @@ def main() -> None:
                "WORKER_COUNT": str(args.workers), "MONITORING_PORT": str(port), "LOG_LEVEL": "WARNING"}
         fake.reset_counts()
         t0 = time.perf_counter()
+        cpu0 = sum(os.times()[:2])
         proc = subprocess.Popen([sys.executable, "-m", "nautilus_core.cli", "oda", "run", "--no-leader-election"],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
@@ -120,6 +121,8 @@ def main() -> None:
                     raise SystemExit(f"the collector exited: {proc.stderr.read() if proc.stderr else ''}")
                 time.sleep(0.01)
             first = time.perf_counter() - t0
+            print(f"  collector CPU {cpu_seconds(proc.pid):.1f} s, this process (emulator + fake registry) CPU "
+                  f"{sum(os.times()[:2]) - cpu0:.1f} s", flush=True)
             print(f"first full sync: {first:.2f} s from `nautilus oda run` starting (process start included) to "
                   f"{want[0]} components / {want[1]} APIs in the registry; registry calls {calls(fake)} "
                   f"(POST {fake.count('POST')}: labels {fake.count('POST', '/labels')}, components "
@@ -163,6 +166,12 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
         print(f"collector exit code on SIGTERM: {proc.returncode}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:

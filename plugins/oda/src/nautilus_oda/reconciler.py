@@ -141,6 +141,10 @@ class OdaReconciler(BaseReconciler):
         self._term: object = None  # the cancel token of the leadership term last reconciled in
         self._blocked: str | None = None  # the key was refused: only the full sync tries again
         self.full_syncs = 0
+        self._reported: dict[str, str] = {}  # malformed Component -> the problem last reported
+        #: (namespace, component) -> (namespace, name) of its ExposedAPIs, from the watch events
+        self._exposed: defaultdict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+        self._parent: dict[tuple[str, str], tuple[str, str]] = {}  # the reverse of ``_exposed``
 
     # ------------------------------------------------------------------ sources and keys
 
@@ -157,12 +161,30 @@ class OdaReconciler(BaseReconciler):
     def _exposed_keys(self, event: str, obj: Mapping[str, Any]) -> list[str]:
         self.metrics.event(EXPOSED, event)
         meta = obj.get("metadata") or {}
-        namespace = str(meta.get("namespace") or "")
+        namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
         parent = component_of(obj)
         if parent is None:  # no label: the Component whose name prefixes the ExposedAPI's
             parent = next((c["metadata"]["name"] for c in self.cache.list(self.api_version, COMPONENTS, namespace)
                            if belongs_to(obj, c["metadata"]["name"])), None)
+        with self._lock:  # which ExposedAPIs a component has, so its reconcile reads only those
+            key = (namespace, name)
+            before = self._parent.pop(key, None)
+            if before is not None:
+                self._exposed[before].discard(key)
+            if parent and event != "DELETED":
+                self._parent[key] = (namespace, parent)
+                self._exposed[(namespace, parent)].add(key)
         return [f"{namespace}/{parent}"] if parent else []
+
+    def _exposed_of(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        """The component's ExposedAPIs from the cache: those its watch events named (checked again: a
+        label may have moved), or all of the namespace before any event arrived."""
+        with self._lock:
+            names = sorted(self._exposed.get((namespace, name), ()))
+        if not names and not self._parent:
+            return [e for e in self.cache.list(self.api_version, EXPOSED, namespace or None) if belongs_to(e, name)]
+        found = (self.cache.get(self.api_version, EXPOSED, n, ns or None) for ns, n in names)
+        return [e for e in found if e is not None and belongs_to(e, name)]
 
     def _components(self) -> list[dict[str, Any]]:
         return [o for o in self.cache.cached(self.api_version, COMPONENTS)
@@ -208,8 +230,7 @@ class OdaReconciler(BaseReconciler):
             return Outcome.permanent(f"not sent: {self._blocked} (retried at the next full sync)")
         started = time.monotonic()
         obj = self.cache.get(self.api_version, COMPONENTS, name, namespace or None)
-        exposed = [] if obj is None else [e for e in self.cache.list(self.api_version, EXPOSED, namespace or None)
-                                          if belongs_to(e, name)]
+        exposed = [] if obj is None else self._exposed_of(namespace, name)
         rname = registry_name(namespace, name, self.all_namespaces)
         known = self._ensure_known()
         with self._name_locks[rname]:
@@ -309,7 +330,12 @@ class OdaReconciler(BaseReconciler):
         return writes
 
     def _invalid(self, exc: InvalidObjectError) -> None:
-        log.warning("component_invalid", error=str(exc))
+        """Report a malformed Component: a warning when its problem is new, then debug at each sync."""
+        message = str(exc)
+        with self._lock:
+            new = self._reported.get(exc.obj) != message
+            self._reported[exc.obj] = message
+        (log.warning if new else log.debug)("component_invalid", error=message)
         self.metrics.component("failed")
 
     # ------------------------------------------------------------------ full sync
