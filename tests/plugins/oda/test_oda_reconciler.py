@@ -295,3 +295,16 @@ def test_a_watch_history_expiry_relists_and_misses_nothing(
     kubectl("delete", "components.oda.tmforum.org", "first", "-n", "shop")
     until(lambda: registered(component_registry, "second") and registered(component_registry, "first") is None,
           "second created and first removed after the relist")
+
+
+def test_a_429_with_retry_after_delays_the_sync_and_then_it_lands(
+        collector: Any, kubectl: Kubectl, component_registry: FakeComponentRegistry) -> None:
+    runtime = collector(component_registry.url)
+    rec = reconciler(runtime)
+    until(lambda: rec.full_syncs >= 1, "the first full sync")
+    component_registry.fail(429, times=4, retry_after=0.3, text="Too Many Requests")
+    kubectl.apply(v1beta3("throttled"))
+    until(lambda: registered(component_registry, "throttled"), "the component once the registry lets it in")
+    assert sum(n for (_op, outcome), n in rec.registry.calls.items() if outcome == "throttled") == 4
+    assert runtime.metrics.sample("workqueue_retries_total", {"name": NAME})  # retried after the Retry-After
+    assert len(component_registry.apis_of("throttled", REGISTRY)) == 3
