@@ -11,6 +11,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from nautilus_core.retry import RetryPolicy
+from nautilus_core.testing import until
 from nautilus_oda.registry import (
     OWNER_LABEL,
     ApiEntry,
@@ -134,6 +135,45 @@ def test_a_registry_slower_than_the_timeout_is_unavailable(fake: LocalServer) ->
     with pytest.raises(RegistryUnavailable, match="2 attempt"):
         registry.check()
     assert sent(fake) == 2
+
+
+@pytest.mark.parametrize("target", ["component", "api"])
+def test_a_create_whose_answer_was_lost_is_not_made_twice(fake: LocalServer, target: str) -> None:
+    cls: Any = ComponentRegistryClient if isinstance(fake, FakeComponentRegistry) else ResourceInventoryClient
+    registry: Registry = cls(fake.url, registry_name=REGISTRY, owner=OWNER, api_key=KEY, timeout=0.3,
+                             retry=RetryPolicy(attempts=4, sleep=Sleeps()))
+    registry.ensure_registry()
+    registry.list_owned()
+    if target == "api":
+        registry.apply(ComponentEntry("prodcat", {"version": "1"}, ()), None)
+    if isinstance(fake, FakeComponentRegistry):
+        path = "/components/" if target == "component" else "/exposed-apis/"
+    else:
+        path = "/tmf-api/resourceInventoryManagement/v5/resource"
+    posts = fake.count("POST", path)
+    current = registry.list_owned().get("prodcat")  # what the collector holds; a requeue passes it again
+    fake.stall(1.0, method="POST", path=path)  # carried out, but answered after the client gave up
+    if isinstance(fake, FakeComponentRegistry) and target == "component":
+        registry.apply(ENTRY, current)  # unique names: the retry is safe
+    else:
+        with pytest.raises(RegistryUnavailable, match="not retried"):
+            registry.apply(ENTRY, current)
+        assert fake.count("POST", path) == posts + 1  # a create that may have landed is not re-sent
+    until(lambda: landed(fake, target), timeout=5, what="the stalled create")
+    registry.apply(ENTRY, current)
+    assert registry.list_owned() == {"prodcat": ENTRY}
+    assert make(fake).list_owned() == {"prodcat": ENTRY}  # a fresh read: one component, one API
+    assert landed(fake, target) == 1
+
+
+def landed(fake: LocalServer, target: str) -> int:
+    """How many copies of the component (or of its API) the registry holds."""
+    if isinstance(fake, FakeComponentRegistry):
+        if target == "component":
+            return sum(1 for c in fake.rows("components") if c["name"] == "prodcat")
+        return len(fake.apis_of("prodcat"))
+    assert isinstance(fake, FakeResourceInventory)
+    return len(fake.of_category("ODAComponent" if target == "component" else "API"))
 
 
 def test_a_registry_that_is_down_is_unavailable_and_keeps_its_data_when_back(fake: LocalServer) -> None:

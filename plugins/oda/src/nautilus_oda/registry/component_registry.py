@@ -95,7 +95,10 @@ class ComponentRegistryClient:
 
     def _call(self, method: str, path: str, operation: str, *, ok: tuple[int, ...] = (200, 201, 204),
               query: dict[str, Any] | None = None, body: Any = None, component: str | None = None) -> Answer:
-        answer = self.http.request(method, path, operation=operation, query=query, body=body)
+        # the registry accepts duplicate exposed-API names: that create is never retried when it may have
+        # landed (the next apply reads the component's APIs and finds it); labels and components are unique
+        answer = self.http.request(method, path, operation=operation, query=query, body=body,
+                                   idempotent=operation != "create_api")
         if answer.status in ok:
             return answer
         detail = self.http.scrub(answer.detail())

@@ -40,6 +40,15 @@ class _Failed(TransientError):
     """One attempt failed transiently (what the retry policy retries; never leaves this module)."""
 
 
+class MaybeWritten(RegistryUnavailable):
+    """A non-idempotent request failed after it was sent (timeout, reset, 500/502/504): it may have been applied."""
+
+
+class _NotProcessed(_Failed):
+    """One attempt failed in a way that proves the server did not act on it: the connection was never made,
+    or the answer was 429 or 503. The only failures a non-idempotent request (a create) is retried on."""
+
+
 def retry_after_header(raw: str | None, now: float | None = None) -> float | None:
     """Seconds from a Retry-After header: a number of seconds or an HTTP date (RFC 9110); else ``None``."""
     if raw is None:
@@ -153,8 +162,12 @@ class Transport:
         return headers
 
     def request(self, method: str, path: str, *, operation: str, query: dict[str, Any] | None = None,
-                body: Any = None, content_type: str = "application/json") -> Answer:
+                body: Any = None, content_type: str = "application/json", idempotent: bool = True) -> Answer:
         """Send one call (retried under the policy); 2xx and 4xx other than 401/403 are returned.
+
+        ``idempotent=False`` (a create that the server does not deduplicate): retried only when the failure
+        proves the server did not act on it (no connection, 429, 503); a timeout or a reset after sending
+        is raised at once, so a retry cannot make a second copy.
 
         :raises RegistryAuthError: 401/403.
         :raises RegistryUnavailable: connection errors, timeouts, 429 or 5xx after the bounded retries.
@@ -167,12 +180,15 @@ class Transport:
         def attempt() -> Answer:
             return self._send(method, url, payload, content_type if payload is not None else None, operation)
 
+        policy = self.retry if idempotent else replace(self.retry, retry_on=(_NotProcessed,))
         try:
-            answer = self.retry.call(attempt, what=f"{self.name} {what}")
+            answer = policy.call(attempt, what=f"{self.name} {what}")
         except _Failed as exc:
-            raise RegistryUnavailable(
-                f"{self.name} {self.where}: {what}: {exc} after {self.retry.attempts} attempt(s)",
-                retry_after=exc.retry_after) from None
+            if not idempotent and not isinstance(exc, _NotProcessed):
+                raise MaybeWritten(f"{self.name} {self.where}: {what}: {exc} (not retried: the server may have "
+                                   "acted on it)", retry_after=exc.retry_after) from None
+            raise RegistryUnavailable(f"{self.name} {self.where}: {what}: {exc} after {policy.attempts} attempt(s)",
+                                      retry_after=exc.retry_after) from None
         if answer.status in (401, 403):
             raise RegistryAuthError(
                 f"{self.name} {self.where}: {what}: HTTP {answer.status}, the API key was refused "
@@ -190,7 +206,8 @@ class Transport:
                                          redirect=False, preload_content=True)
             except urllib3.exceptions.HTTPError as exc:
                 self.calls[(operation, "unreachable")] += 1
-                raise _Failed(self.scrub(f"{type(exc).__name__}: {_reason(exc)}")) from None
+                kind = _NotProcessed if isinstance(exc, urllib3.exceptions.ConnectTimeoutError) else _Failed
+                raise kind(self.scrub(f"{type(exc).__name__}: {_reason(exc)}")) from None
             self.calls[(operation, outcome_of(raw.status))] += 1
             headers = {k.lower(): v for k, v in raw.headers.items()}
             if raw.status in (307, 308) and headers.get("location"):
@@ -202,8 +219,9 @@ class Transport:
                 url = target
                 continue
             if raw.status == 429 or raw.status >= 500:
-                raise _Failed(f"HTTP {raw.status} {self.scrub(_text(raw.data))}".strip(),
-                              retry_after=retry_after_header(headers.get("retry-after")))
+                kind = _NotProcessed if raw.status in (429, 503) else _Failed
+                raise kind(f"HTTP {raw.status} {self.scrub(_text(raw.data))}".strip(),
+                           retry_after=retry_after_header(headers.get("retry-after")))
             return Answer(raw.status, headers, _decode(raw.data))
         raise RegistryUnavailable(f"{self.name} {self.where}: too many redirects")
 

@@ -37,7 +37,7 @@ from nautilus_oda.registry.base import (
     RegistryRejected,
     RegistryUnavailable,
 )
-from nautilus_oda.registry.http import Answer, Transport
+from nautilus_oda.registry.http import Answer, MaybeWritten, Transport
 from nautilus_oda.registry.limits import Limits, normalize
 
 log = structlog.get_logger(__name__)
@@ -81,6 +81,8 @@ class ResourceInventoryClient:
                               name="resource inventory")
         self._known: dict[str, _Known] = {}
         self._listed = False
+        self._uncertain: set[str] = set()  # components whose create may have landed unanswered
+        self._uncertain_apis: set[tuple[str, str]] = set()  # (component, API) likewise
 
     def __repr__(self) -> str:
         return f"ResourceInventoryClient({self.http.where!r}, registry={self.registry_name!r}, owner={self.owner!r})"
@@ -93,8 +95,9 @@ class ResourceInventoryClient:
     def _call(self, method: str, path: str, operation: str, *, ok: tuple[int, ...] = (200, 201, 204),
               query: dict[str, Any] | None = None, body: Any = None, component: str | None = None) -> Answer:
         content_type = MERGE_PATCH if method == "PATCH" else "application/json"
+        # a POST makes a new resource each time (no uniqueness here): never retried when it may have landed
         answer = self.http.request(method, path, operation=operation, query=query, body=body,
-                                   content_type=content_type)
+                                   content_type=content_type, idempotent=method != "POST")
         if answer.status in ok:
             return answer
         detail = self.http.scrub(answer.detail())
@@ -166,6 +169,8 @@ class ResourceInventoryClient:
         if current is not None and known is not None and known.component_id is not None and entry == current:
             return 0
         before = self.http.writes
+        if entry.name in self._uncertain and (known is None or known.component_id is None):
+            known, current = self._find_component(entry.name, known), None
         # ids are never reused here, so what the caller read (current) can be trusted; a stale id answers 404
         now = current if current is not None and known is not None else self._read(entry.name, known)
         component_id = known.component_id if known else None
@@ -191,6 +196,11 @@ class ResourceInventoryClient:
         result = _Known(component_id)
         for api in entry.apis:
             ids = api_ids.pop(api.name, [])
+            if (entry.name, api.name) in self._uncertain_apis:  # look for a create that landed unanswered
+                found = [str(r["id"]) for r in self._page({"category": "API", "name": api.name}, "find_api")
+                         if self._owned(r) and _exposed_by(r) == component_id]
+                ids = list(dict.fromkeys([*ids, *found]))
+                self._uncertain_apis.discard((entry.name, api.name))
             for extra in ids[1:]:
                 self._call("DELETE", f"/resource/{extra}", "delete_api", ok=(204, 200, 404))
             old = now.api(api.name) if ids else None
@@ -242,13 +252,32 @@ class ResourceInventoryClient:
                 apis.append(_api_of(got.data))
         return ComponentEntry(name, labels, tuple(apis))
 
+    def _find_component(self, name: str, known: _Known | None) -> _Known | None:
+        """After a create that may have landed unanswered: this owner's resource ``name`` if it exists (the
+        inventory keeps no names unique, so copies beyond the first are removed)."""
+        rows = [r for r in self._page({"category": "ODAComponent", "name": name}, "find_component")
+                if self._owned(r) and r.get("name") == name]
+        for extra in rows[1:]:
+            self._call("DELETE", f"/resource/{extra['id']}", "delete_component", ok=(204, 200, 404))
+        self._uncertain.discard(name)
+        if not rows:
+            return known
+        found = _Known(str(rows[0]["id"]), dict(known.api_ids) if known else {})
+        self._known[name] = found
+        return found
+
     def _create_component(self, entry: ComponentEntry) -> str:
         body = {"@type": "LogicalResource", "@baseType": "Resource", "name": entry.name, "category": "ODAComponent",
                 "description": f"ODA Component: {entry.name}",
                 "resourceSpecification": {"@type": "ResourceSpecificationRef", "id": "ODAComponent",
                                           "name": "ODA Component"},
                 "resourceCharacteristic": _char_list({**entry.labels, **self._mark()})}
-        answer = self._call("POST", "/resource", "create_component", ok=(201, 200), body=body, component=entry.name)
+        try:
+            answer = self._call("POST", "/resource", "create_component", ok=(201, 200), body=body,
+                                component=entry.name)
+        except MaybeWritten:
+            self._uncertain.add(entry.name)  # the next apply looks for it before creating another
+            raise
         return _new_id(answer, f"POST /resource ({entry.name!r})")
 
     def _api_chars(self, api: ApiEntry) -> dict[str, Any]:
@@ -271,7 +300,11 @@ class ResourceInventoryClient:
                 "resourceRelationship": [{"@type": "ResourceRelationship", "relationshipType": "exposedBy",
                                           "resource": {"@type": "ResourceRef", "id": component_id,
                                                        "href": f"/resource/{component_id}"}}]}
-        answer = self._call("POST", "/resource", "create_api", ok=(201, 200), body=body, component=component)
+        try:
+            answer = self._call("POST", "/resource", "create_api", ok=(201, 200), body=body, component=component)
+        except MaybeWritten:
+            self._uncertain_apis.add((component, api.name))
+            raise
         return _new_id(answer, f"POST /resource ({component!r}/{api.name!r})")
 
 

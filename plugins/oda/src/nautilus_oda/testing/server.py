@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -72,6 +73,21 @@ class _Fault:
     text: str
     after: int = 0
     stall: float = 0.0  # seconds to wait, then answer normally (a timeout fault)
+    method: str | None = None  # only calls of this method ...
+    path: str = ""  # ... on paths starting with this count and are faulted
+
+    def matches(self, request: Request) -> bool:
+        return (self.method is None or request.method == self.method) and request.path.startswith(self.path)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a timeout, a fault that cut the connection) is no error of the fake's."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            super().handle_error(request, client_address)
 
 
 class LocalServer:
@@ -130,7 +146,7 @@ class LocalServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer((self._host, self._port), Handler)
+        server = _Server((self._host, self._port), Handler)
         server.daemon_threads = True
         self._port = server.server_address[1]
         self._server = server
@@ -172,23 +188,25 @@ class LocalServer:
             self.start()
 
     def fail(self, status: int = 503, *, times: int = 1, retry_after: float | str | None = None,
-             text: str = "Service Unavailable", after: int = 0) -> None:
+             text: str = "Service Unavailable", after: int = 0, method: str | None = None, path: str = "") -> None:
         """After ``after`` more calls are served normally, the next ``times`` calls (health included) answer
-        ``status`` with a plain-text body (and ``Retry-After`` when given)."""
+        ``status`` with a plain-text body (and ``Retry-After`` when given). ``method``/``path`` (a prefix)
+        narrow which calls count."""
         with self._lock:
             ra = None if retry_after is None else (f"{retry_after:g}" if isinstance(retry_after, float)
                                                    else str(retry_after))
-            self._faults.append(_Fault(status, times, ra, text, after))
+            self._faults.append(_Fault(status, times, ra, text, after, 0.0, method, path))
 
     def clear_faults(self) -> None:
         """Forget every fault not yet served (down/refuse_key are undone by up/refuse_key(False))."""
         with self._lock:
             self._faults.clear()
 
-    def stall(self, seconds: float, *, times: int = 1) -> None:
-        """The next ``times`` calls are answered normally, but only after ``seconds`` (to trip client timeouts)."""
+    def stall(self, seconds: float, *, times: int = 1, method: str | None = None, path: str = "") -> None:
+        """The next ``times`` calls (of ``method`` on ``path``..., when given) are served normally, but only
+        after ``seconds``: a client timeout then loses an answer to a request that was carried out."""
         with self._lock:
-            self._faults.append(_Fault(200, times, None, "", 0, seconds))
+            self._faults.append(_Fault(200, times, None, "", 0, seconds, method, path))
 
     def refuse_key(self, refuse: bool = True) -> None:
         """Answer 401 to every call but health, whatever key is sent (an expired key at a gateway)."""
@@ -233,9 +251,9 @@ class LocalServer:
         auth = request.headers.get("authorization", "")
         return request.headers.get("x-api-key") == self.api_key or auth == f"Bearer {self.api_key}"
 
-    def _next_fault(self) -> _Fault | None:
+    def _next_fault(self, request: Request) -> _Fault | None:
         with self._lock:
-            if not self._faults:
+            if not self._faults or not self._faults[0].matches(request):
                 return None
             fault = self._faults[0]
             if fault.after > 0:
@@ -255,7 +273,7 @@ class LocalServer:
         with self._lock:
             self.requests[(request.method, request.path)] += 1
             self.log.append(request)
-        fault = self._next_fault()
+        fault = self._next_fault(request)
         if fault is not None and fault.stall:
             time.sleep(fault.stall)
             fault = None
