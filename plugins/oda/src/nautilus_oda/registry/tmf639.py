@@ -16,7 +16,9 @@ API root, e.g. ``https://host/tmf-api/resourceInventoryManagement/v5``). The map
 Lists are paged with ``offset``/``limit`` (TMF630) until a short page or ``X-Total-Count``; changes are
 JSON merge patches (``resourceCharacteristic`` is replaced whole). Resource ids are the server's and
 not reused, so a remembered id that vanished only answers 404 (the resource is then created again).
-There is no registry entry in this flavour (:meth:`ensure_registry` does nothing).
+Names are not unique in an inventory, so a create is never retried when it may have landed unanswered;
+the next apply of that component first looks for it by name (and parent) and adopts it. There is no
+registry entry in this flavour (:meth:`ensure_registry` does nothing).
 """
 
 from __future__ import annotations
