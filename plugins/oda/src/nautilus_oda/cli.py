@@ -77,7 +77,7 @@ def _registry(oda: Any) -> Any:
 @pass_state
 def run_command(state: Any, leader_election: bool, lease_namespace: str | None, identity: str | None,
                 grace_period: float) -> None:
-    """Run the collector (the oda-components reconciler alone) until SIGTERM/SIGINT.
+    """Run the collector (the oda-components reconciler) until SIGTERM/SIGINT.
 
     /metrics, /healthz and /readyz are served on MONITORING_PORT (8080; MONITORING_ENABLED=false
     serves only the health endpoints).
@@ -160,8 +160,8 @@ def test_command(state: Any) -> None:
 def list_command(state: Any, namespace: str | None, as_json: bool) -> None:
     """List the ODA Components in Kubernetes, their APIs, and whether the registry holds them as they are.
 
-    REGISTRY is ``in-sync``, ``differs``, ``missing``, ``invalid`` (the Component is malformed: see
-    ERROR) or ``unknown`` (the registry could not be read; a warning says why).
+    REGISTRY is in-sync, differs, missing, invalid (the Component is malformed: see ERROR) or
+    unknown (the registry could not be read; a warning says why).
 
     \b
     Examples:
