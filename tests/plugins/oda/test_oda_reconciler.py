@@ -268,7 +268,7 @@ def test_a_refused_key_is_reported_without_a_retry_storm(
 
 def test_tmf639_inventory_gets_components_and_apis_and_loses_them_with_the_component(
         collector: Any, kubectl: Kubectl, resource_inventory: Any) -> None:
-    collector(resource_inventory.url, component_registry_type="tmf639")
+    runtime = collector(resource_inventory.url, component_registry_type="tmf639")
     kubectl.apply(v1("party"))
     kubectl.apply(exposed("party", "partymanagement", url="https://gw/party/v5", ready=True))
     (component,) = until(lambda: resource_inventory.of_category("ODAComponent"), "the ODAComponent resource")
@@ -280,6 +280,12 @@ def test_tmf639_inventory_gets_components_and_apis_and_loses_them_with_the_compo
     chars = resource_inventory.characteristics(api)
     assert chars["apiName"] == "partymanagement" and chars["status"] == "ready"
     assert [r["relationshipType"] for r in api["resourceRelationship"]] == ["exposedBy"]
+    rec = reconciler(runtime)
+    until(lambda: rec.full_syncs >= 1, "a full sync")
+    resource_inventory.reset_counts()
+    done = rec.full_syncs
+    until(lambda: rec.full_syncs >= done + 2, "two more full syncs")
+    assert resource_inventory.writes == 0  # what the inventory holds reads back as what is wanted
     kubectl("delete", "components.oda.tmforum.org", "party", "-n", "shop")
     until(lambda: not resource_inventory.of_category("ODAComponent") and not resource_inventory.of_category("API"),
           "both resources removed")
@@ -308,3 +314,17 @@ def test_a_429_with_retry_after_delays_the_sync_and_then_it_lands(
     assert sum(n for (_op, outcome), n in rec.registry.calls.items() if outcome == "throttled") == 4
     assert runtime.metrics.sample("workqueue_retries_total", {"name": NAME})  # retried after the Retry-After
     assert len(component_registry.apis_of("throttled", REGISTRY)) == 3
+
+
+def test_watching_every_namespace_files_components_as_namespace_slash_name(
+        collector: Any, kubectl: Kubectl, component_registry: FakeComponentRegistry) -> None:
+    collector(component_registry.url, namespace="")
+    kubectl.apply(v1beta3("prodcat", namespace="a"))
+    kubectl.apply(v1beta3("prodcat", namespace="b"))
+    until(lambda: registered(component_registry, "a/prodcat") and registered(component_registry, "b/prodcat"),
+          "one entry per namespace")
+    until(lambda: len(component_registry.apis_of("b/prodcat", REGISTRY)) == 3, "b/prodcat's APIs")
+    kubectl("delete", "components.oda.tmforum.org", "prodcat", "-n", "a")
+    until(lambda: registered(component_registry, "a/prodcat") is None, "a/prodcat removed")
+    assert registered(component_registry, "b/prodcat") is not None
+    assert len(component_registry.apis_of("b/prodcat", REGISTRY)) == 3 and not component_registry.apis_of("a/prodcat")
