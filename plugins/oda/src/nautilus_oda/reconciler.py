@@ -232,10 +232,10 @@ class OdaReconciler(BaseReconciler):
         obj = self.cache.get(self.api_version, COMPONENTS, name, namespace or None)
         exposed = [] if obj is None else self._exposed_of(namespace, name)
         rname = registry_name(namespace, name, self.all_namespaces)
-        known = self._ensure_known()
+        self._ensure_known()
         with self._name_locks[rname]:
             if obj is None:
-                current = known.get(rname)
+                current = self._current(rname)
                 if current is not None:
                     self._delete(current)
                 return Outcome.done()
@@ -245,11 +245,16 @@ class OdaReconciler(BaseReconciler):
             except InvalidObjectError as exc:
                 self._invalid(exc)
                 return Outcome.done(fingerprint)
-            self._apply(desired, known.get(rname))
+            self._apply(desired, self._current(rname))
         self.metrics.sync_duration("component", time.monotonic() - started)
         return Outcome.done(fingerprint)
 
     # ------------------------------------------------------------------ registry state
+
+    def _current(self, name: str) -> ComponentEntry | None:
+        """What the registry holds for ``name`` as far as we know (read under its name lock)."""
+        with self._lock:
+            return (self._known or {}).get(name)
 
     def _ensure_known(self) -> dict[str, ComponentEntry]:
         known = self._known
@@ -364,7 +369,7 @@ class OdaReconciler(BaseReconciler):
                 counts["invalid"] += 1
                 continue
             with self._name_locks[rname]:
-                current = known.get(rname)
+                current = self._current(rname)
                 if desired == current:
                     counts["unchanged"] += 1
                     continue
@@ -372,7 +377,7 @@ class OdaReconciler(BaseReconciler):
                 counts["rejected" if writes is None else "applied" if writes else "unchanged"] += 1
         for rname in sorted(set(known) - present):
             with self._name_locks[rname]:
-                current = known.get(rname)
+                current = self._current(rname)
                 if current is None or self._written.get(rname, 0) > seq0:
                     continue  # a component reconcile handled it meanwhile
                 self._delete(current)
@@ -395,8 +400,8 @@ class OdaReconciler(BaseReconciler):
         """
         obj = self.cache.get(self.api_version, COMPONENTS, name, namespace)
         rname = registry_name(namespace, name, self.all_namespaces)
-        known = self._ensure_known()
-        current = known.get(rname)
+        self._ensure_known()
+        current = self._current(rname)
         if obj is None:
             if current is None:
                 return "absent", 0
