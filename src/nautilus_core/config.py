@@ -239,6 +239,9 @@ def _env_name(model: type[BaseSettings], field: str) -> str:
     if model in (Settings, KubeSettings, PluginSettings) and field in _ENV_NAMES:
         return _ENV_NAMES[field]
     info = model.model_fields.get(field)
+    if info is None and any(isinstance(f.validation_alias, AliasChoices) and field in f.validation_alias.choices
+                            for f in model.model_fields.values()):
+        return field.upper()  # the error's location is the alias the value came in by
     alias = info.validation_alias if info is not None else None
     if isinstance(alias, str):
         return alias.upper()

@@ -124,7 +124,8 @@ def test_plugins_json_lists_the_five_plugin_packages_and_their_hooks(capsys):
         "gke": ("nautilus-gke", ["nautilus_register_providers", "nautilus_register_settings"]),
         "aks": ("nautilus-aks", ["nautilus_register_providers", "nautilus_register_settings"]),
         "scaling": ("nautilus-scaling", ["nautilus_register_scaling_engines"]),
-        "oda": ("nautilus-oda", []),
+        "oda": ("nautilus-oda", ["nautilus_register_commands", "nautilus_register_reconcilers",
+                                 "nautilus_register_settings"]),
     }
     for name, (dist, hooks) in expected.items():
         assert plugins[name]["distribution"] == dist
