@@ -9,9 +9,9 @@ and 5xx with the core :class:`~nautilus_core.retry.RetryPolicy`, then raises
 :class:`~nautilus_oda.registry.base.RegistryAuthError` at once on 401/403 (never retried). Other 4xx
 answers are returned for the client to interpret. A request marked ``idempotent=False`` (a create the
 server does not deduplicate) is retried only when the failure proves it was not acted on (no connection,
-429, 503); a timeout or reset after sending raises :class:`MaybeWritten` at once instead of risking a copy. Every error text is scrubbed: the key never appears
-in an error or a log line, even when a server echoes it back. Used by ``component_registry.py`` and
-``tmf639.py``.
+429, 503); a timeout or reset after sending raises :class:`MaybeWritten` at once instead of risking a
+copy. Every error text is scrubbed: the key never appears in an error or a log line, even when a
+server echoes it back. Used by ``component_registry.py`` and ``tmf639.py``.
 """
 
 from __future__ import annotations
