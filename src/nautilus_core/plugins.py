@@ -43,6 +43,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("inventory", "nautilus_core.inventory.builtin"),
     ("statefulsets", "nautilus_core.reconcilers.statefulsets"),
     ("intelligent-scaling", "nautilus_core.scaling.plugin"),
+    ("podwatch", "nautilus_core.podwatch.plugin"),
 )
 
 T = TypeVar("T")
