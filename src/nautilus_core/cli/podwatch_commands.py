@@ -118,3 +118,71 @@ def _render_names() -> frozenset[str]:
     from nautilus_core.podwatch.render import VARIABLES
 
     return frozenset(VARIABLES)
+
+
+# ---------------------------------------------------------------------- serve (the web part)
+
+
+@podwatch_group.command("serve")
+@click.option("--host", default=None, metavar="ADDRESS",
+              help="Listen on this address (env PODWATCH_HOST, default 127.0.0.1; beyond loopback needs PODWATCH_TOKEN).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Listen on this port (env PODWATCH_PORT / CONTAINER_PORT, default 8000; 0: any free port).")
+@click.option("--collect", is_flag=True,
+              help="Also run the collector in this process, every PODWATCH_COLLECT_EVERY (or --every).")
+@click.option("--every", type=Duration(), default=None, metavar="DURATION",
+              help="With --collect: collect every DURATION (default PODWATCH_COLLECT_EVERY, 30s).")
+@click.option("--namespace", "-n", "namespaces", multiple=True, metavar="NAME",
+              help="With --collect: collect this namespace (repeatable; default TARGET_NAMESPACE).")
+@click.option("--all-namespaces", "-A", is_flag=True, help="With --collect: collect every namespace.")
+@click.option("--provider", "providers", multiple=True, metavar="NAME",
+              help="With --collect: clusters of this provider (repeatable).")
+@click.option("--context", "contexts", multiple=True, metavar="NAME",
+              help="With --collect: only the cluster with this name / kubeconfig context (repeatable).")
+@click.option("--pods-refresh", type=Duration(), default=30.0, show_default="30s", metavar="DURATION",
+              help="How often the page reloads the pod list.")
+@click.option("--logs-refresh", type=Duration(), default=10.0, show_default="10s", metavar="DURATION",
+              help="How often the page reloads the open pod's logs.")
+@click.option("--insecure", is_flag=True,
+              help="Allow a non-loopback --host without PODWATCH_TOKEN (only behind an authenticating proxy).")
+@pass_state
+def serve_command(state, host, port, collect, every, namespaces, all_namespaces, providers, contexts,
+                  pods_refresh, logs_refresh, insecure) -> None:
+    """Serve the pod triage dashboard (HTTP API + browser UI) from the database until interrupted.
+
+    Reads the podwatch tables only; with --collect the collector runs in the same process. Set
+    PODWATCH_TOKEN to require `Authorization: Bearer <token>` (API) or a sign-in (browser). The API
+    is described at /openapi.json; /healthz answers without the token.
+
+    \b
+    Examples:
+      nautilus podwatch serve                       # http://127.0.0.1:8000
+      PODWATCH_TOKEN=s3cret nautilus podwatch serve --host 0.0.0.0
+      TARGET_NAMESPACE=shop nautilus podwatch serve --collect --every 1m
+    """
+    from nautilus_core.podwatch.settings import PodwatchSettings
+    from nautilus_core.web import WebOptions, serve
+
+    if all_namespaces and namespaces:
+        raise click.UsageError("--namespace and --all-namespaces are exclusive")
+    if not collect and (every or namespaces or all_namespaces or providers or contexts):
+        raise click.UsageError("--every, --namespace, --all-namespaces, --provider and --context need --collect")
+    app = state.app
+    section = app.settings_section(PodwatchSettings)
+    token = section.token.get_secret_value() if section.token else None
+    options = WebOptions(token=token or None, pods_refresh=pods_refresh, logs_refresh=logs_refresh,
+                         allow_unauthenticated=insecure)
+    also = []
+    if collect:
+        app.upgrade_database()
+        scope = ["*"] if all_namespaces else list(namespaces) or None
+        collector = app.podwatch_collector(providers=providers, contexts=contexts, namespaces=scope)
+        also.append(collector.runnable(every or section.collect_every))
+    else:
+        app.require_schema()
+
+    def ready(web) -> None:
+        click.echo(f"Serving the pod triage dashboard on {web.url}" + (" (token required)" if token else ""))
+
+    serve(app.engine, options, host=host or section.host, port=section.port if port is None else port,
+          plugins=app.plugins, also=also, on_ready=ready)
