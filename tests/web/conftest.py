@@ -1,0 +1,36 @@
+"""Fixtures of the dashboard tests: ``triage`` (the data set of ``web_helpers.triage_rows`` in the
+test database), ``web`` (the app served over HTTP on it), ``artifacts`` (where screenshots go).
+Every test using ``engine`` runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web_helpers import Triage, serve_app, triage_rows
+
+
+@pytest.fixture
+def triage(engine: Any) -> Triage:
+    return triage_rows(engine)
+
+
+@pytest.fixture
+def web(engine: Any, triage: Triage) -> Iterator[str]:
+    with serve_app(engine) as url:
+        yield url
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> list[Path]:
+    """Where a test saves artifacts: its tmp dir, and $NAUTILUS_ARTIFACTS when set."""
+    places = [tmp_path]
+    extra = os.environ.get("NAUTILUS_ARTIFACTS")
+    if extra:
+        Path(extra).mkdir(parents=True, exist_ok=True)
+        places.append(Path(extra))
+    return places
