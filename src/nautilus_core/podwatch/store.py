@@ -109,7 +109,10 @@ class ClusterStore:
             self.seen.add(key)
             old = self.pods.get(key)
             pod_id = old["id"] if old else None
-            plan = self._plan_logs(item, logs.get(pod_id, []) if pod_id else [])
+            stored = containers.get(pod_id, []) if pod_id else []
+            restarted = {c["name"] for c in item.containers for o in stored
+                         if o["name"] == c["name"] and (c.get("restart_count") or 0) > (o["restart_count"] or 0)}
+            plan = self._plan_logs(item, logs.get(pod_id, []) if pod_id else [], restarted)
             plans.append(plan)
             row = item.row | plan.pod_counts
             row["data_hash"] = pod_hash(row)
@@ -152,7 +155,10 @@ class ClusterStore:
         pod_counts: dict[str, int] = field(default_factory=dict)
         kept: int = 0
 
-    def _plan_logs(self, item: PodItem, stored: list[dict[str, Any]]) -> ClusterStore._Plan:
+    def _plan_logs(self, item: PodItem, stored: list[dict[str, Any]], restarted: set[str]) -> ClusterStore._Plan:
+        """New entries (with their sequence numbers), entries whose instance changed, entries dropped by
+        the bound, and the level counts of what is kept. After a restart, the stored entries of the
+        container's earlier instance that the current log no longer holds belong to previous instances."""
         plan = ClusterStore._Plan()
         by_container: dict[str, list[dict[str, Any]]] = {}
         for r in stored:
@@ -167,6 +173,10 @@ class ClusterStore:
             known = {r["fingerprint"]: r for r in old}
             kept: list[tuple[int, str, int | None, Entry | None]] = [(r["seq"], r["level"], r["id"], None) for r in old]
             if name not in item.failed_logs:
+                if name in restarted:
+                    current = {e.fingerprint for e in incoming.get(name, []) if not e.previous}
+                    plan.flipped += [(r["id"], True) for r in old
+                                     if not r["previous"] and r["fingerprint"] not in current]
                 fresh: set[str] = set()
                 for e in incoming.get(name, []):
                     hit = known.get(e.fingerprint)
@@ -238,15 +248,16 @@ class ClusterStore:
         if self._log_deletes:
             self._delete(LOG_LINE, self._log_deletes)
         if self._logs:
-            upsert(conn, LOG_LINE, self._logs, key=("pod_id", "container", "fingerprint"), update=())
+            upsert(conn, LOG_LINE, self._logs, key=("pod_id", "container", "fingerprint"), update=(),
+                   only_if_changed=None)
         if self._flips:
             stmt = update(LOG_LINE).where(LOG_LINE.c.id == bindparam("b_id")).values(previous=bindparam("b_prev"))
-            conn.execute(stmt, [{"b_id": i, "b_prev": p} for i, p in self._flips])
+            conn.execute(stmt, [{"b_id": i, "b_prev": p} for i, p in dict(self._flips).items()])
         if self._events:
             upsert(conn, POD_EVENT, self._events, key=("pod_id", "uid"), only_if_changed=None)
         self._delete(POD_EVENT, self._event_deletes)
         self.stats.update({"container_written": len(self._containers), "log_line_inserted": len(self._logs),
-                           "log_line_updated": len(self._flips), "pod_event_written": len(self._events)})
+                           "log_line_updated": len(dict(self._flips)), "pod_event_written": len(self._events)})
         self._reset()
 
     def _delete(self, table: Any, ids: list[int]) -> None:
@@ -269,7 +280,10 @@ class ClusterStore:
 
     def purge(self, retention: timedelta) -> int:
         """Delete pods gone longer than ``retention`` ago, with their containers, Events and lines."""
-        count = purge(self.conn, POD, self.now - retention, where_clause=and_(POD.c.cluster_id == self.cluster_id))
+        cutoff = self.now - retention
+        if not any(p.get("deleted_at") is not None and p["deleted_at"] < cutoff for p in self.pods.values()):
+            return 0  # nothing to purge: no statement (a rerun with nothing changed writes nothing)
+        count = purge(self.conn, POD, cutoff, where_clause=and_(POD.c.cluster_id == self.cluster_id))
         self.stats["pod_purged"] += count
         return count
 
