@@ -40,7 +40,8 @@ POD_ROWS: list[dict[str, Any]] = [
     # name, cluster, namespace, health, attention, status, top (container, reason, message, hint)
     dict(name="api-7c9-crash", cluster="prod-eu", namespace="shop", health="failing", attention=9400,
          status="CrashLoopBackOff", ready="0/1", restarts=12, restarts_text="12 (40s ago)",
-         top=("api", "CrashLoopBackOff", "back-off 5m0s restarting failed container", "the process exits: read its logs")),
+         top=("api", "CrashLoopBackOff", "back-off 5m0s restarting failed container", "the process exits: read its logs"),
+         counts=dict(error_count=4, warning_count=1, exception_count=1)),
     dict(name="worker-oom", cluster="prod-eu", namespace="shop", health="failing", attention=9300,
          status="CrashLoopBackOff", ready="0/1", restarts=4, restarts_text="4 (2m ago)",
          top=("worker", "OOMKilled", "exit code 137", "raise the memory limit or find the leak")),
@@ -67,15 +68,18 @@ POD_ROWS: list[dict[str, Any]] = [
 ]
 
 
-def triage_rows(engine: Any) -> Triage:
-    """Insert the triage data set; returns the ids."""
+def triage_rows(engine: Any, extra_healthy: int = 0) -> Triage:
+    """Insert the triage data set (and ``extra_healthy`` more healthy pods); returns the ids."""
     out = Triage()
     now = out.now
     with engine.begin() as conn:
         for name in ("prod-eu", "prod-us"):
             out.clusters[name] = conn.execute(insert(Cluster.__table__).values(  # type: ignore[attr-defined]
                 key=f"kubeconfig///{name}", provider="kubeconfig", name=name)).inserted_primary_key[0]
-        for spec in POD_ROWS:
+        extra = [dict(name=f"filler-{i:03d}", cluster="prod-eu", namespace="batch", health="healthy", attention=1,
+                      status="Running", ready="1/1", restarts=0, restarts_text="0", top=None)
+                 for i in range(extra_healthy)]
+        for spec in POD_ROWS + extra:
             top = spec.get("top")
             owner = spec.get("owner", ("ReplicaSet", spec["name"].rsplit("-", 1)[0] + "-5d8f"))
             values = dict(
@@ -88,6 +92,7 @@ def triage_rows(engine: Any) -> Triage:
                 deleted_at=now - timedelta(minutes=5) if spec.get("gone") else None,
                 labels={"app": spec["name"].split("-")[0]},
             )
+            values.update(spec.get("counts", {}))
             if top:
                 values.update(top_container=top[0], top_reason=top[1], top_message=top[2], top_hint=top[3])
             out.pods[spec["name"]] = conn.execute(insert(Pod.__table__).values(**values)  # type: ignore[attr-defined]

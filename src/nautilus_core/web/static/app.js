@@ -96,9 +96,9 @@
       if (pod.top.hint) li.append(el("div", "pod-hint", pod.top.hint));
     }
     const counts = el("div", "log-counts");
-    for (const [level, label] of [["error", "errors"], ["exception", "exceptions"], ["warning", "warnings"]]) {
+    for (const level of ["error", "exception", "warning"]) {
       const n = pod.log_counts[level];
-      const badge = el("span", "count count-" + level + (n ? "" : " zero"), n + " " + label);
+      const badge = el("span", "count count-" + level + (n ? "" : " zero"), n + " " + level + (n === 1 ? "" : "s"));
       badge.dataset.level = level;
       counts.append(badge);
     }
