@@ -1,0 +1,114 @@
+"""Masking of well-known secret forms in container log text, before it is stored or shown.
+
+Owns :func:`mask_secrets`: bearer tokens, ``Authorization`` headers, ``password=`` / ``passwd`` /
+``secret=`` / ``token=`` / ``api_key=`` values in key=value, ``key: value`` and JSON forms, AWS access key
+ids (``AKIA...``), JSON Web Tokens, private-key PEM blocks and the password of ``user:password@`` in URLs.
+Called by :func:`nautilus_core.podwatch.logparse.parse_log` (on by default; the collector's
+``PODWATCH_MASK_SECRETS`` turns it off) on the whole log body, so a PEM block spanning lines is one match.
+
+Each form keeps its name and delimiters and replaces only the secret with ``***``
+(``password=***``, ``Authorization: Bearer ***``, ``AKIA***``), so the masked text still reads as the line
+did, and masking is idempotent: ``mask_secrets(mask_secrets(s)) == mask_secrets(s)``. A private key cut by
+the log tail (no END line, or no BEGIN line) is masked to the end (or from the start) of the text.
+One combined regular expression, scanned once, after a cheap check that the text mentions any trigger.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["MASK", "mask_secrets"]
+
+MASK = "***"
+
+_PEM_LABEL = r"(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?"
+_PEM_BEGIN = re.compile(rf"-----BEGIN {_PEM_LABEL}-----")
+_PEM_END = re.compile(rf"-----END {_PEM_LABEL}-----")
+
+# names whose value is a secret; a name may carry a prefix (db_password, X-Auth-Token, client_secret,
+# aws_secret_access_key) or be camelCase (dbPassword, accessToken); sizes, types and file paths of a
+# secret are not secrets themselves (max_tokens=, token_type=, password_file=). The expression starts with a
+# character set (the regex engine then skips quickly to candidates); the first letter and the rest are
+# checked together by ``_KEYWORD`` in the replacement.
+_KEYWORD = re.compile(
+    r"(?i:pass(?:word|wd|phrase)?|private[_-]?key|secret|signature|sig|token|api[_-]?key|apikey"
+    r"|access[_-]?key|credentials?)"
+)
+_NOT_SECRET_SUFFIX = (
+    r"(?![\w.-]*?(?:_?(?:count|len|length|type|ttl|expiry|expires(?:_in|_at)?|name|file|path|ref|limit"
+    r"|usage|policy|required|set|enabled)|s)(?![\w.-]))"
+)
+_KEY = (
+    r"[PpSsTtAaCc](?<![A-Za-z0-9][a-z])(?<![A-Z][A-Z])"  # a word starts here, or a camelCase part
+    r"(?i:ass(?:word|wd|phrase)?|rivate[_-]?key|ecret|ignature|ig(?=[ \t]*=)|oken|pi[_-]?key|pikey"
+    r"|ccess[_-]?key|redentials?)"
+    rf"{_NOT_SECRET_SUFFIX}[\w.-]*"
+)
+_VALUE = (
+    r"(?:\"(?P<dq>(?:[^\"\\\n]|\\.)+)\""  # "quoted" (JSON)
+    r"|'(?P<sq>[^'\n]+)'"  # 'quoted'
+    r"|\\\"(?P<eq>(?:[^\"\\\n]|\\[^\"\n])+)\\\""  # \"escaped\" (JSON inside a JSON string)
+    r"|(?P<v>[^\s\"'\\,;&}\]]+))"  # bare
+)
+_PEM = re.compile(rf"{_PEM_BEGIN.pattern}.*?(?:{_PEM_END.pattern}|\Z)", re.DOTALL)
+_AUTH = re.compile(
+    r"(?i)(authorization\\?[\"']?[ \t]*[:=][ \t]*\[?\\?[\"']?"
+    r"(?:(?:bearer|basic|digest|token|negotiate|apikey|aws4-hmac-sha256)[ \t]+)?)([^\s\"'\\,;\]]+)"
+)
+_BEARER = re.compile(r"(?i)(bearer[ \t]+)[A-Za-z0-9._~+/=-]{8,}")
+_URL = re.compile(r"(://[^\s:/?#@\"']*:)[^\s/?#@\"']+@")
+_KV = re.compile(rf"(?P<key>{_KEY})(?P<sep>\\?[\"']?[ \t]*(?:=>|[=:])[ \t]*){_VALUE}")
+_AWS = re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])")
+_JWT = re.compile(r"(?<![\w-])eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")
+_KV_WORDS = ("pass", "secret", "token", "api", "access", "private", "credential", "signature", "sig")
+_AWS_WORDS = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "ABIA", "ACCA")
+
+
+def _pem(m: re.Match[str]) -> str:
+    end = _PEM_END.search(m.group(0))
+    begin = _PEM_BEGIN.match(m.group(0))
+    assert begin is not None
+    return f"{begin.group(0)}{MASK}{end.group(0) if end else ''}"
+
+
+def _kv(m: re.Match[str]) -> str:
+    key = m.group("key")
+    if _KEYWORD.match(key) is None:  # "Pecret": the first letter belongs to another keyword
+        return m.group(0)
+    head = f"{key}{m.group('sep')}"
+    if m.group("dq") is not None:
+        return f'{head}"{MASK}"'
+    if m.group("sq") is not None:
+        return f"{head}'{MASK}'"
+    if m.group("eq") is not None:
+        return f'{head}\\"{MASK}\\"'
+    return f"{head}{MASK}"
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every well-known secret form masked (see the module docstring); idempotent.
+
+    >>> mask_secrets('login ok password=hunter2 Authorization: Bearer eyJhbGciOi.x.y')
+    'login ok password=*** Authorization: Bearer ***'
+    """
+    low = text.lower()
+    if "private key" in low:
+        head = ""
+        end = _PEM_END.search(text)
+        if end is not None and _PEM_BEGIN.search(text, 0, end.start()) is None:
+            # the tail starts inside a key: mask from the start of the text
+            head, text = f"{MASK}{end.group(0)}", text[end.end():]
+        text = head + _PEM.sub(_pem, text)
+    if "authorization" in low:
+        text = _AUTH.sub(rf"\1{MASK}", text)
+    if "bearer" in low:
+        text = _BEARER.sub(rf"\1{MASK}", text)
+    if "://" in text and "@" in text:
+        text = _URL.sub(rf"\1{MASK}@", text)
+    if any(word in low for word in _KV_WORDS):
+        text = _KV.sub(_kv, text)
+    if any(word in text for word in _AWS_WORDS):
+        text = _AWS.sub(rf"\1{MASK}", text)
+    if "eyJ" in text:
+        text = _JWT.sub(f"eyJ{MASK}", text)
+    return text
