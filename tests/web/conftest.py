@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_helpers import Triage, serve_app, triage_rows
+from web_helpers import CHROMIUM, Triage, serve_app, triage_rows
 
 
 @pytest.fixture
@@ -34,3 +34,31 @@ def artifacts(tmp_path: Path) -> list[Path]:
         Path(extra).mkdir(parents=True, exist_ok=True)
         places.append(Path(extra))
     return places
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright (no browser download); skips without it."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Debian's chromium (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.problems = []  # console errors, page errors and CSP violations seen
+    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    try:
+        yield page
+    finally:
+        context.close()

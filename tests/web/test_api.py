@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from web_helpers import HOSTILE_SCRIPT
 
 

@@ -9,65 +9,16 @@ is saved under the test's tmp dir (and $NAUTILUS_ARTIFACTS when set).
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import update
-from web_helpers import HOSTILE_IMG, HOSTILE_SCRIPT, serve_app, triage_rows
+from web_helpers import CHROMIUM, HOSTILE_IMG, HOSTILE_SCRIPT, cards, save_screenshot, serve_app, triage_rows, wait_js
 
 from nautilus_core.db import Pod
-from nautilus_core.testing import until
 from nautilus_core.web import WebOptions
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.problems = []  # console errors, page errors and CSP violations seen
-    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
-    page.on("pageerror", lambda e: page.problems.append(str(e)))
-    try:
-        yield page
-    finally:
-        context.close()
-
-
-def wait_js(page: Any, expression: str, timeout: float = 15.0) -> None:
-    """Poll ``expression`` from Python: ``page.wait_for_function`` would eval() in the page, which
-    the dashboard's Content-Security-Policy forbids (as it should)."""
-    until(lambda: page.evaluate(expression), timeout=timeout, what=expression)
-
-
-def cards(page: Any) -> list[dict[str, str]]:
-    return page.eval_on_selector_all("#pods > li.pod", "els => els.map(e => ({name: e.dataset.name, "
-                                     "health: e.dataset.health, text: e.textContent, cls: e.className}))")
-
-
-def save_screenshot(page: Any, places: list[Path], name: str) -> None:
-    first = places[0] / name
-    page.screenshot(path=str(first), full_page=False)
-    assert first.stat().st_size > 10_000
-    for place in places[1:]:
-        shutil.copy(first, place / name)
 
 
 def test_failing_pods_first_a_pod_opens_and_its_logs_filter_to_errors(engine, page, artifacts):
@@ -84,7 +35,7 @@ def test_failing_pods_first_a_pod_opens_and_its_logs_filter_to_errors(engine, pa
         assert "4 errors" in first and "1 exception" in first and "1 warning" in first
         assert shown[-1]["name"] == "old-crash-gone" and "gone" in shown[-1]["cls"]
         assert page.text_content("#summary").startswith("failing 3")
-        assert "1–21 of 21 pods" in page.text_content("#page-info")
+        assert "1\u201321 of 21 pods" in page.text_content("#page-info")
 
         page.click("#pods > li.pod[data-name='api-7c9-crash']")
         page.wait_for_selector("#detail:not([hidden]) #d-containers tbody tr")
@@ -92,7 +43,7 @@ def test_failing_pods_first_a_pod_opens_and_its_logs_filter_to_errors(engine, pa
         rows = page.eval_on_selector_all("#d-containers tbody tr", "rs => rs.map(r => r.cells[0].textContent)")
         assert rows == ["init migrate", "api", "sidecar"]
         assert "log unreadable: log call failed: 500" in page.text_content("#d-containers")
-        assert "BackOff" in page.text_content("#d-events") and "×31" in page.text_content("#d-events")
+        assert "BackOff" in page.text_content("#d-events") and "\u00d731" in page.text_content("#d-events")
         wait_js(page, "document.querySelectorAll('#logs > li').length === 9")
 
         page.click("#log-filters .level[data-level='error']")

@@ -10,9 +10,11 @@ using ``engine`` runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +25,7 @@ from nautilus_core.db import Cluster, Container, LogLine, Pod, PodEvent
 from nautilus_core.testing import until
 from nautilus_core.web import WebOptions, WebServer, create_app
 
+CHROMIUM = "/usr/bin/chromium"
 HOSTILE_SCRIPT = "<script>window.__pwned = 'script'</script> request failed"
 HOSTILE_IMG = "<img src=x onerror=\"window.__pwned='img'\"> upstream said no"
 
@@ -40,7 +43,8 @@ POD_ROWS: list[dict[str, Any]] = [
     # name, cluster, namespace, health, attention, status, top (container, reason, message, hint)
     dict(name="api-7c9-crash", cluster="prod-eu", namespace="shop", health="failing", attention=9400,
          status="CrashLoopBackOff", ready="0/1", restarts=12, restarts_text="12 (40s ago)",
-         top=("api", "CrashLoopBackOff", "back-off 5m0s restarting failed container", "the process exits: read its logs"),
+         top=("api", "CrashLoopBackOff", "back-off 5m0s restarting failed container",
+              "the process exits: read its logs"),
          counts=dict(error_count=4, warning_count=1, exception_count=1)),
     dict(name="worker-oom", cluster="prod-eu", namespace="shop", health="failing", attention=9300,
          status="CrashLoopBackOff", ready="0/1", restarts=4, restarts_text="4 (2m ago)",
@@ -153,3 +157,22 @@ def serve_app(engine: Any, options: WebOptions | None = None, **kwargs: Any) -> 
         group.stop("test over", timeout=10)
 
 
+
+
+def wait_js(page: Any, expression: str, timeout: float = 15.0) -> None:
+    """Poll ``expression`` from Python: ``page.wait_for_function`` would eval() in the page, which
+    the dashboard's Content-Security-Policy forbids (as it should)."""
+    until(lambda: page.evaluate(expression), timeout=timeout, what=expression)
+
+
+def cards(page: Any) -> list[dict[str, str]]:
+    return page.eval_on_selector_all("#pods > li.pod", "els => els.map(e => ({name: e.dataset.name, "
+                                     "health: e.dataset.health, text: e.textContent, cls: e.className}))")
+
+
+def save_screenshot(page: Any, places: list[Path], name: str) -> None:
+    first = places[0] / name
+    page.screenshot(path=str(first), full_page=False)
+    assert first.stat().st_size > 10_000
+    for place in places[1:]:
+        shutil.copy(first, place / name)
