@@ -54,9 +54,8 @@ def scalar(engine: Any, sql: str, **params: Any) -> Any:
         return conn.execute(text(sql), params).scalar()
 
 
-def snapshot(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the triage tables (and clusters), minus the columns that move with the clock."""
-    skip = {"last_seen_at", "restarts_text"}
+def snapshot(engine: Any, skip: frozenset[str] = frozenset({"last_seen_at"})) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the triage tables (and clusters), minus the ``skip`` columns."""
     out = {}
     for table in ("cluster", "pod", "container", "log_line", "pod_event"):
         found = rows(engine, f"SELECT * FROM {table} ORDER BY id")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from collect_helpers import SPEC, Clock, as_time, collector, namespace_counts, rows, scalar, snapshot
 from sqlalchemy import event
 
+from nautilus_core.podwatch.rows import AGING_COLUMNS
 from nautilus_core.testing import FleetSummary, populate
 
 
@@ -65,13 +67,8 @@ def test_first_run_stores_pods_containers_events_and_classified_logs(engine: Any
             by_level.get("error", 0), by_level.get("warning", 0), by_level.get("exception", 0))
 
 
-def test_a_rerun_with_nothing_changed_writes_nothing_but_timestamps(engine: Any, fleet: Any) -> None:
-    _, summary, kubeconfig = fleet
-    clock = Clock()
-    collect = collector(engine, kubeconfig, summary.namespaces, clock=clock)
-    first = collect.run_once()
-    assert first.writes > 0
-    before = snapshot(engine)
+def _writes(engine: Any, run: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """``run()``'s result and the INSERT/UPDATE/DELETE statements it sent."""
     statements: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -80,15 +77,33 @@ def test_a_rerun_with_nothing_changed_writes_nothing_but_timestamps(engine: Any,
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        clock.advance(1)
-        second = collect.run_once()
+        return run(), statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_rerun_with_nothing_changed_writes_nothing_but_timestamps(engine: Any, fleet: Any) -> None:
+    _, summary, kubeconfig = fleet
+    clock = Clock()
+    collect = collector(engine, kubeconfig, summary.namespaces, clock=clock)
+    first = collect.run_once()
+    assert first.writes > 0
+    everything = snapshot(engine, frozenset())
+    # at the same instant: one bulk touch of last_seen_at, nothing else
+    second, statements = _writes(engine, collect.run_once)
     assert second.lines() == first.lines()
     assert second.writes == 0, second.stats
-    assert snapshot(engine) == before
-    # the only statements that wrote: the bulk last_seen_at touch of the pods
+    assert snapshot(engine, frozenset()) == everything
     assert statements and all(s.startswith("UPDATE pod SET last_seen_at=") for s in statements), statements
+    # seconds later: besides last_seen_at, only what the triage derives from the clock moved
+    # ("3 (5m ago)", "OOMKilled 11s ago", attention growing with age)
+    aging = frozenset({"last_seen_at", *AGING_COLUMNS})
+    before = snapshot(engine, aging)
+    clock.advance(5)  # (a minute would be a real change: a pod Terminating past its grace period)
+    third, statements = _writes(engine, collect.run_once)
+    assert third.lines() == first.lines() and third.writes == 0, third.stats
+    assert snapshot(engine, aging) == before
+    assert statements and all(s.startswith("UPDATE pod SET ") for s in statements), statements
     assert {as_time(r["last_seen_at"]) for r in rows(engine, "SELECT last_seen_at FROM pod")} == {clock.now}
 
 

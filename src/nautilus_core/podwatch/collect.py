@@ -84,8 +84,9 @@ class CollectReport:
 
     @property
     def writes(self) -> int:
-        """Rows inserted, updated or deleted (touches of ``last_seen_at`` not counted)."""
-        return sum(v for k, v in self.stats.items() if not k.endswith("_touched"))
+        """Rows inserted, updated or deleted; not counted: ``last_seen_at`` touches (``pod_touched``) and
+        refreshes of the columns that age with the clock (``pod_aged``, ``rows.AGING_COLUMNS``)."""
+        return sum(v for k, v in self.stats.items() if not k.endswith(("_touched", "_aged")))
 
 
 class Collector:

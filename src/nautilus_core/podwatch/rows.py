@@ -17,11 +17,12 @@ from typing import Any
 
 from nautilus_core.db import row_hash
 
-__all__ = ["POD_TIME_COLUMNS", "Entry", "container_rows", "entries", "event_row", "malformed_pod_row",
+__all__ = ["AGING_COLUMNS", "Entry", "container_rows", "entries", "event_row", "malformed_pod_row",
            "parse_time", "pod_row"]
 
-#: pod columns that change with the clock alone: written with ``last_seen_at``, not part of ``data_hash``
-POD_TIME_COLUMNS = ("restarts_text", "last_seen_at")
+#: pod columns the triage derives from the clock as well as the pod ("3 (5m ago)", "OOMKilled 11s ago", an
+#: attention that grows with age): refreshed with ``last_seen_at`` when they moved, not part of ``data_hash``
+AGING_COLUMNS = ("restarts_text", "attention", "top_message")
 CONTAINER_COLUMNS = ("name", "init", "image", "ready", "state", "reason", "message", "exit_code", "started_at",
                      "restart_count", "last_reason", "last_message", "last_exit_code", "last_finished_at")
 LEVEL_COUNT = {"error": "error_count", "warning": "warning_count", "exception": "exception_count"}
@@ -74,7 +75,8 @@ def malformed_pod_row(namespace: str, name: str, field: str, problems: list[dict
 
 
 def pod_hash(row: Mapping[str, Any]) -> str:
-    return row_hash(row, exclude=("id", "cluster_id", "first_seen_at", "data_hash", "deleted_at", *POD_TIME_COLUMNS))
+    return row_hash(row, exclude=("id", "cluster_id", "first_seen_at", "data_hash", "deleted_at", "last_seen_at",
+                                   *AGING_COLUMNS))
 
 
 def container_rows(verdict: Any) -> list[dict[str, Any]]:

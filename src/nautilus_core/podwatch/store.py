@@ -3,7 +3,8 @@
 Owns the write side of a collection, inside the caller's transaction (one per cluster): the stored
 rows of the pods being written are read first and only the difference goes back — new or changed
 pods, containers and Events are upserted in bulk (``db.upsert``), unchanged pods only get a bulk
-``last_seen_at`` touch (with ``restarts_text``, which ages with the clock), log entries already stored
+``last_seen_at`` touch (with the columns that age with the clock, ``rows.AGING_COLUMNS``, when they
+moved), log entries already stored
 are recognised by fingerprint and skipped, and each container keeps at most ``max_lines`` entries
 (the oldest go first). A container whose log call failed keeps its stored lines. Pods that vanished
 from a namespace that was listed successfully are marked gone (``deleted_at``) and kept until the
@@ -22,7 +23,7 @@ from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from nautilus_core.db import metadata, purge, touch, upsert
-from nautilus_core.podwatch.rows import Entry, level_counts, pod_hash
+from nautilus_core.podwatch.rows import AGING_COLUMNS, Entry, level_counts, pod_hash
 
 POD, CONTAINER = metadata.tables["pod"], metadata.tables["container"]
 LOG_LINE, POD_EVENT = metadata.tables["log_line"], metadata.tables["pod_event"]
@@ -68,7 +69,7 @@ class ClusterStore:
         self.conn, self.cluster_id, self.now, self.max_lines = conn, cluster_id, now, max_lines
         self.stats: Counter[str] = Counter()
         cols = [POD.c.id, POD.c.namespace, POD.c.name, POD.c.uid, POD.c.data_hash, POD.c.deleted_at,
-                POD.c.restarts_text]
+                *(POD.c[c] for c in AGING_COLUMNS)]
         found = conn.execute(select(*cols).where(POD.c.cluster_id == cluster_id)).mappings()
         self.pods = {(r["namespace"], r["name"]): dict(r) for r in found}
         self.seen: set[tuple[str, str]] = set()
@@ -102,7 +103,9 @@ class ClusterStore:
         logs = self._by_pod(LOG_LINE, ("container", "fingerprint", "seq", "level", "previous"), ids)
         containers = self._by_pod(CONTAINER, ("name", "init", *_CONTAINER_VALUES), ids)
         events = self._by_pod(POD_EVENT, ("uid", *_EVENT_VALUES), ids)
-        pod_rows, touched, aged = [], [], []
+        pod_rows: list[dict[str, Any]] = []
+        touched: list[int] = []
+        aged: list[dict[str, Any]] = []
         plans = []
         for item in items:
             key = (item.namespace, item.name)
@@ -117,8 +120,11 @@ class ClusterStore:
             row = item.row | plan.pod_counts
             row["data_hash"] = pod_hash(row)
             if old and old["data_hash"] == row["data_hash"] and old["deleted_at"] is None:
-                (aged if old["restarts_text"] != row["restarts_text"] else touched).append(
-                    (old["id"], row["restarts_text"]))
+                if any(old[c] != row[c] for c in AGING_COLUMNS):
+                    aged.append({"b_id": old["id"]} | {f"b_{c}": row[c] for c in AGING_COLUMNS})
+                    old.update({c: row[c] for c in AGING_COLUMNS})
+                else:
+                    touched.append(old["id"])
                 continue
             pod_rows.append(row | {"cluster_id": self.cluster_id, "first_seen_at": self.now,
                                    "last_seen_at": self.now, "deleted_at": None})
@@ -130,12 +136,12 @@ class ClusterStore:
             for r in result.rows:
                 self.pods[(r.namespace, r.name)] = {"id": r.id, "deleted_at": None}
         if touched:
-            self.stats["pod_touched"] += touch(self.conn, POD, [i for i, _ in touched], value=self.now)
+            self.stats["pod_touched"] += touch(self.conn, POD, touched, value=self.now)
         if aged:
             stmt = update(POD).where(POD.c.id == bindparam("b_id")).values(
-                restarts_text=bindparam("b_text"), last_seen_at=self.now)
-            self.conn.execute(stmt, [{"b_id": i, "b_text": t} for i, t in aged])
-            self.stats["pod_touched"] += len(aged)
+                {c: bindparam(f"b_{c}") for c in AGING_COLUMNS} | {"last_seen_at": self.now})
+            self.conn.execute(stmt, aged)
+            self.stats["pod_aged"] += len(aged)
         out = []
         for item, plan in zip(items, plans, strict=True):
             pod_id = self.pods[(item.namespace, item.name)]["id"]
