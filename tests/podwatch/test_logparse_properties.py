@@ -56,6 +56,7 @@ def test_kubelet_timestamps_go_to_ts(lines: list[str], offset: int, nanos: bool)
         text = (start + timedelta(milliseconds=i)).strftime("%Y-%m-%dT%H:%M:%S.%f")
         return f"{text}{'789' if nanos else ''}Z"
 
+    lines = [part for line in lines for part in line.split("\n")]  # one kubelet line each
     raw = "".join(f"{stamp(i)} {line}\n" for i, line in enumerate(lines))
     entries = parse_log(raw, mask=False)
     assert visible("".join(e.text for e in entries)) == visible("".join(lines).replace("\x00", "\ufffd"))

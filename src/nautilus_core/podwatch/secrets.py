@@ -31,7 +31,7 @@ _PEM_END = re.compile(rf"-----END {_PEM_LABEL}-----")
 # character set (the regex engine then skips quickly to candidates); the first letter and the rest are
 # checked together by ``_KEYWORD`` in the replacement.
 _KEYWORD = re.compile(
-    r"(?i:pass(?:word|wd|phrase)?|private[_-]?key|secret|signature|sig|token|api[_-]?key|apikey"
+    r"(?i:pass(?:word|wd|phrase|(?![a-z]))|private[_-]?key|secret|signature|sig|token|api[_-]?key|apikey"
     r"|access[_-]?key|credentials?)"
 )
 _NOT_SECRET_SUFFIX = (
@@ -40,7 +40,7 @@ _NOT_SECRET_SUFFIX = (
 )
 _KEY = (
     r"[PpSsTtAaCc](?<![A-Za-z0-9][a-z])(?<![A-Z][A-Z])"  # a word starts here, or a camelCase part
-    r"(?i:ass(?:word|wd|phrase)?|rivate[_-]?key|ecret|ignature|ig(?=[ \t]*=)|oken|pi[_-]?key|pikey"
+    r"(?i:ass(?:word|wd|phrase|(?![a-z]))|rivate[_-]?key|ecret|ignature|ig(?=[ \t]*=)|oken|pi[_-]?key|pikey"
     r"|ccess[_-]?key|redentials?)"
     rf"{_NOT_SECRET_SUFFIX}[\w.-]*"
 )
@@ -56,7 +56,7 @@ _AUTH = re.compile(
     r"(?:(?:bearer|basic|digest|token|negotiate|apikey|aws4-hmac-sha256)[ \t]+)?)([^\s\"'\\,;\]]+)"
 )
 _BEARER = re.compile(r"(?i)(bearer[ \t]+)[A-Za-z0-9._~+/=-]{8,}")
-_URL = re.compile(r"(://[^\s:/?#@\"']*:)[^\s/?#@\"']+@")
+_URL = re.compile(r"(://[^\s:/?#@\"']*:)[^\s/@\"']+@")
 _KV = re.compile(rf"(?P<key>{_KEY})(?P<sep>\\?[\"']?[ \t]*(?:=>|[=:])[ \t]*){_VALUE}")
 _AWS = re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])")
 _JWT = re.compile(r"(?<![\w-])eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")
