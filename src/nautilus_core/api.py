@@ -206,6 +206,13 @@ class Nautilus:
 
         return run_demo(self, clusters=clusters)
 
+    def serve_demo(self, clusters: int = 1, *, port: int = 8000, **options: Any) -> int:
+        """``nautilus demo --serve``: collect an emulated fleet and serve the pod triage dashboard on
+        127.0.0.1:``port`` until SIGTERM/SIGINT (``options``: see :func:`nautilus_core.demo.serve_demo`)."""
+        from nautilus_core.demo import serve_demo
+
+        return serve_demo(self, clusters=clusters, port=port, **options)
+
     # ------------------------------------------------------------------ pod triage
 
     def podwatch_collector(self, *, providers: Sequence[str] | Mapping[str, ClusterProvider] = (),

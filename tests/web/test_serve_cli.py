@@ -87,3 +87,26 @@ def test_serve_alone_reads_the_database(engine: Any, db_url: str):
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
     assert proc.returncode == 0
+
+
+def test_demo_serve_collects_the_emulated_fleet_and_serves_it(tmp_path: Path):
+    proc = subprocess.Popen([sys.executable, "-m", "nautilus_core.cli", "demo", "--serve", "--port", "0"],
+                            env=os.environ | {"NAUTILUS_HOME": str(tmp_path), "LOG_FORMAT": "json"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+)$", line.strip())
+        assert match, line
+        url = match[1]
+        page = httpx.get(url + "/api/v1/pods", params={"limit": 1000}).json()
+        assert page["total"] > 20
+        healths = [p["health"] for p in page["items"]]
+        assert healths[0] == "failing" and {"degraded", "initializing", "healthy"} <= set(healths)
+        statuses = {p["status"] for p in page["items"] if p["health"] == "failing"}
+        assert {"CrashLoopBackOff", "ImagePullBackOff"} <= statuses
+        assert httpx.get(url + "/").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err

@@ -125,7 +125,7 @@ def _render_names() -> frozenset[str]:
 
 @podwatch_group.command("serve")
 @click.option("--host", default=None, metavar="ADDRESS",
-              help="Listen on this address (env PODWATCH_HOST, default 127.0.0.1; beyond loopback needs PODWATCH_TOKEN).")
+              help="Listen on this address (env PODWATCH_HOST, default 127.0.0.1; else needs PODWATCH_TOKEN).")
 @click.option("--port", type=click.IntRange(0, 65535), default=None,
               help="Listen on this port (env PODWATCH_PORT / CONTAINER_PORT, default 8000; 0: any free port).")
 @click.option("--collect", is_flag=True,
