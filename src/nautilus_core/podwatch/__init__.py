@@ -2,9 +2,10 @@
 
 Public names, imported on first use so that loading the built-in plugin (``podwatch.plugin``) stays cheap:
 
-* :func:`triage` -> :class:`Verdict` (kubectl's STATUS/READY/RESTARTS, health bucket, attention, top
-  :class:`Issue`, :class:`ContainerVerdict` rows), :class:`TriageOptions`, :func:`attention_key`,
-  :class:`MalformedPod` (``podwatch.triage``);
+* :class:`Verdict` (kubectl's STATUS/READY/RESTARTS, health bucket, attention, top :class:`Issue`,
+  :class:`ContainerVerdict` rows), :class:`TriageOptions`, :func:`attention_key`, :class:`MalformedPod`
+  from ``podwatch.triage``, whose :func:`~nautilus_core.podwatch.triage.triage` makes a verdict (the
+  function is not re-exported here: ``podwatch.triage`` is the module's name);
 * :func:`parse_log` -> :class:`LogEntry` list, :func:`level_counts` (``podwatch.logparse``);
 * :func:`mask_secrets` (``podwatch.secrets``);
 * :func:`human_duration` (kubectl's ages, ``podwatch.ages``).
@@ -26,17 +27,16 @@ if TYPE_CHECKING:
         TriageOptions,
         Verdict,
         attention_key,
-        triage,
     )
 
 _EXPORTS = {
     "ContainerVerdict": "triage", "Issue": "triage", "MalformedPod": "triage", "TriageOptions": "triage",
-    "Verdict": "triage", "attention_key": "triage", "triage": "triage",
+    "Verdict": "triage", "attention_key": "triage",
     "LogEntry": "logparse", "level_counts": "logparse", "parse_log": "logparse",
     "mask_secrets": "secrets", "human_duration": "ages",
 }
 __all__ = ["ContainerVerdict", "Issue", "LogEntry", "MalformedPod", "TriageOptions", "Verdict", "attention_key",
-           "human_duration", "level_counts", "mask_secrets", "parse_log", "triage"]
+           "human_duration", "level_counts", "mask_secrets", "parse_log"]
 
 
 def __getattr__(name: str) -> Any:
