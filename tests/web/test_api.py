@@ -152,3 +152,25 @@ def test_bad_parameters_are_422_naming_the_parameter(web, path, params, name):
     response = httpx.get(web + path, params=params)
     assert response.status_code == 422
     assert name in response.text
+
+
+def test_identical_requests_reuse_the_answer_within_the_cache_ttl(engine, triage):
+    from sqlalchemy import update
+    from web_helpers import serve_app
+
+    from nautilus_core.db import Pod
+    from nautilus_core.web import WebOptions
+
+    def top_message(url: str) -> str:
+        return httpx.get(url + "/api/v1/pods", params={"q": "worker-oom"}).json()["items"][0]["top"]["message"]
+
+    with serve_app(engine, WebOptions(cache_ttl=60)) as cached, serve_app(engine, WebOptions(cache_ttl=0)) as fresh:
+        assert top_message(cached) == top_message(fresh) == "exit code 137"
+        with engine.begin() as conn:
+            conn.execute(update(Pod.__table__).where(Pod.__table__.c.name == "worker-oom")
+                         .values(top_message="exit code 137, again"))
+        assert top_message(fresh) == "exit code 137, again"
+        assert top_message(cached) == "exit code 137"  # the same request within the TTL
+        other = httpx.get(cached + "/api/v1/pods", params={"q": "worker-oom", "limit": 5}).json()
+        assert other["items"][0]["top"]["message"] == "exit code 137, again"  # another request is not
+        assert httpx.get(cached + "/healthz").json()["checks"]["database"] == "ok"

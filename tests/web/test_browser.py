@@ -16,6 +16,7 @@ from sqlalchemy import update
 from web_helpers import CHROMIUM, HOSTILE_IMG, HOSTILE_SCRIPT, cards, save_screenshot, serve_app, triage_rows, wait_js
 
 from nautilus_core.db import Pod
+from nautilus_core.testing import until
 from nautilus_core.web import WebOptions
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
@@ -78,9 +79,10 @@ def test_refresh_keeps_scroll_selection_and_filters_and_shows_new_data(engine, p
         with engine.begin() as conn:  # the collector wrote something new meanwhile
             conn.execute(update(Pod.__table__).where(Pod.__table__.c.id == triage.pods["worker-oom"])  # type: ignore[attr-defined]
                          .values(top_message="exit code 137 again"))
+        until(lambda: "exit code 137 again" in page.text_content("#pods > li.pod[data-name='worker-oom']"),
+              what="the refreshed list to show the new message")
         wait_js(page, f"Number(document.body.dataset.podsRefreshes) >= {pods_before + 2} && "
-                               f"Number(document.body.dataset.logsRefreshes) >= {logs_before + 2}")
-        assert "exit code 137 again" in page.text_content("#pods > li.pod[data-name='worker-oom']")
+                      f"Number(document.body.dataset.logsRefreshes) >= {logs_before + 2}")
         assert abs(page.eval_on_selector("#list-pane", "e => e.scrollTop") - scrolled) <= 1
         assert page.get_attribute("#pods > li.pod[data-name='api-7c9-crash']", "aria-selected") == "true"
         assert page.text_content("#d-name") == "shop/api-7c9-crash"

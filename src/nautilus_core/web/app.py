@@ -4,7 +4,8 @@ Owns :class:`WebOptions` (token, the UI's refresh intervals, page size) and :fun
 which mounts the API (``web.routes``), the static UI shipped in the package (``web/static``: plain
 HTML, CSS and JavaScript, no build step) at ``/`` and ``/static``, and every plugin's routes
 (``nautilus_register_web_routes``) under ``/plugins/<name>``, all behind ``web.security``'s
-headers and optional bearer token. The app reads the database only. Called by ``web.server``
+headers and optional bearer token, with ``web.cache`` reusing API answers for ``cache_ttl``
+seconds. The app reads the database only. Called by ``web.server``
 (the runnable that serves it), the tests and the benchmark.
 """
 
@@ -22,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 
 from nautilus_core.errors import ConfigError, PluginError
 from nautilus_core.logs import redact_text
+from nautilus_core.web.cache import ResponseCache
 from nautilus_core.web.routes import router
 from nautilus_core.web.security import SecurityMiddleware
 
@@ -43,6 +45,8 @@ class WebOptions:
     pods_refresh: float = 30.0
     logs_refresh: float = 10.0
     page_size: int = 100
+    #: seconds an API answer is reused for identical requests (``web.cache``); 0: always query
+    cache_ttl: float = 1.0
     #: serve beyond loopback without a token (``--insecure``): only behind another authenticating proxy
     allow_unauthenticated: bool = False
 
@@ -51,12 +55,14 @@ class WebOptions:
             value = getattr(self, name)
             if not 0.1 <= value <= 86400:
                 raise ConfigError(f"web option {name} must be between 0.1 and 86400 seconds, got {value}")
+        if not 0 <= self.cache_ttl <= 60:
+            raise ConfigError(f"web option cache_ttl must be between 0 and 60 seconds, got {self.cache_ttl}")
         if not 1 <= self.page_size <= 1000:
             raise ConfigError(f"web option page_size must be between 1 and 1000, got {self.page_size}")
 
     def __repr__(self) -> str:  # never show the token
         return (f"WebOptions(token={'***' if self.token else None}, pods_refresh={self.pods_refresh}, "
-                f"logs_refresh={self.logs_refresh}, page_size={self.page_size})")
+                f"logs_refresh={self.logs_refresh}, page_size={self.page_size}, cache_ttl={self.cache_ttl})")
 
 
 def create_app(engine: Any, options: WebOptions | None = None, *, plugins: Any = None,
@@ -90,7 +96,7 @@ def create_app(engine: Any, options: WebOptions | None = None, *, plugins: Any =
                                   hook="nautilus_register_web_routes")
             app.include_router(reg.obj, prefix=f"/plugins/{name}")
             log.debug("web_plugin_routes_mounted", plugin=reg.plugin, name=name)
-    return SecurityMiddleware(app, options.token)
+    return SecurityMiddleware(ResponseCache(app, options.cache_ttl), options.token)
 
 
 def _redacted(health: HealthCallable) -> HealthCallable:

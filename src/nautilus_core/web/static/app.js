@@ -130,6 +130,7 @@
       });
       $("list-error").hidden = true;
       $("updated").textContent = "updated " + new Date().toLocaleTimeString();
+      if (!document.body.dataset.firstPodsMs) document.body.dataset.firstPodsMs = String(Math.round(performance.now()));
       document.body.dataset.podsRefreshes = String(Number(document.body.dataset.podsRefreshes || 0) + 1);
     } catch (error) {
       $("list-error").textContent = "Could not load pods: " + error.message;

@@ -1,0 +1,93 @@
+"""A short-lived cache of the API's answers (micro-caching), so many dashboards cost one query.
+
+Owns :class:`ResponseCache`, a pure-ASGI middleware: a successful ``GET /api/v1/...`` answer is
+kept for ``ttl`` seconds (``WebOptions.cache_ttl``, 1 s by default; 0 turns it off) under its path
+and query string, and concurrent requests for the same key while it is computed wait for that one
+computation instead of each querying the database. At most ``max_entries`` answers are kept (the
+oldest go first). The data changes when the collector writes (every 30 s or more), so an answer is
+at most ``ttl`` older than the database. It sits inside ``web.security``'s middleware (only
+authorised requests reach it; every caller sees the same data). Installed by ``web.app.create_app``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from typing import Any
+
+__all__ = ["ResponseCache"]
+
+_Entry = tuple[float, int, list[tuple[bytes, bytes]], bytes]
+
+
+class ResponseCache:
+    """Caches 200 answers of ``GET`` under ``prefix`` for ``ttl`` seconds, single-flight per key."""
+
+    def __init__(self, app: Any, ttl: float, *, prefix: str = "/api/v1/", max_entries: int = 512,
+                 max_body: int = 4 * 1024 * 1024) -> None:
+        self.app, self.ttl, self.prefix = app, ttl, prefix
+        self.max_entries, self.max_body = max_entries, max_body
+        self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        self._inflight: dict[bytes, asyncio.Future[_Entry | None]] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (self.ttl <= 0 or scope["type"] != "http" or scope.get("method") != "GET"
+                or not scope.get("path", "").startswith(self.prefix)):
+            await self.app(scope, receive, send)
+            return
+        key = scope["path"].encode() + b"?" + scope.get("query_string", b"")
+        now = time.monotonic()
+        entry = self._entries.get(key)
+        if entry is not None and now - entry[0] < self.ttl:
+            await _replay(send, entry)
+            return
+        pending = self._inflight.get(key)
+        if pending is not None:
+            shared = await asyncio.shield(pending)
+            if shared is not None:
+                await _replay(send, shared)
+                return
+            await self.app(scope, receive, send)  # the first one was not cacheable: answer ourselves
+            return
+        future: asyncio.Future[_Entry | None] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        result: _Entry | None = None
+        try:
+            result = await self._compute(scope, receive, send)
+        finally:
+            self._inflight.pop(key, None)
+            future.set_result(result)
+        if result is not None:
+            self._entries[key] = result
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    async def _compute(self, scope: Any, receive: Any, send: Any) -> _Entry | None:
+        started = time.monotonic()
+        status = 0
+        headers: list[tuple[bytes, bytes]] = []
+        body = bytearray()
+        cacheable = True
+
+        async def capture(message: Any) -> None:
+            nonlocal status, headers, cacheable
+            if message["type"] == "http.response.start":
+                status, headers = message["status"], list(message.get("headers", []))
+                cacheable = status == 200
+            elif message["type"] == "http.response.body" and cacheable:
+                body.extend(message.get("body", b""))
+                cacheable = len(body) <= self.max_body
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        if not cacheable or status != 200:
+            return None
+        return started, status, headers, bytes(body)
+
+
+async def _replay(send: Any, entry: _Entry) -> None:
+    _, status, headers, body = entry
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
