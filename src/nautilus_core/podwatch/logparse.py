@@ -53,8 +53,9 @@ _WORDS: dict[str, LogLevel] = {
     **dict.fromkeys(("warn", "warning", "wrn"), WARNING),
 }
 _INFO_WORDS = ("info", "notice", "debug", "dbug", "dbg", "trace", "verbose")
-_UPPER = frozenset(word.upper() for word in (*_WORDS, *_INFO_WORDS))
-_ANY_CASE = frozenset((*_WORDS, *_INFO_WORDS))
+_ANY_CASE: dict[str, LogLevel] = {**dict.fromkeys(_INFO_WORDS, INFO), **_WORDS}
+_UPPER: dict[str, LogLevel] = {word.upper(): level for word, level in _ANY_CASE.items()}
+_ALARMS = ("err", "warn", "fatal", "crit", "panic", "severe", "alert", "emerg", "exception", "throwable")
 
 _JSON_LEVEL = re.compile(
     r'"(?i:level|severity|lvl|loglevel|log_level|log\.level|levelname|@l)"\s*:\s*(?:"([A-Za-z]+)"|(\d+))'
@@ -134,6 +135,29 @@ def _plain_level(head: str) -> LogLevel | None:
     return None if found is None else _WORDS.get(found, INFO)
 
 
+def _token_level(head: str) -> LogLevel | None:
+    """The level named by one of the first words of ``head`` (the common layouts: ``LEVEL msg``,
+    ``<time> LEVEL msg``, ``[<time>] [level] msg``, ``level: msg``, ``LEVEL:logger:msg``), or None."""
+    for token in head.split(None, 8)[:8]:
+        level = _UPPER.get(token)
+        if level is not None:
+            return level
+        word = token.strip("[]<>()|,")
+        marked = len(word) != len(token)  # [error], <warn>
+        if word[-1:] == ":":  # error:, Warning:
+            word, marked = word[:-1], True
+        if ":" in word:  # WARNING:root:message
+            word = word.split(":", 1)[0]
+        level = _UPPER.get(word)
+        if level is not None:
+            return level
+        if marked:
+            level = _ANY_CASE.get(word.lower())
+            if level is not None:
+                return level
+    return None
+
+
 def _classify(text: str) -> LogLevel:
     """The level of a line that starts an entry (no continuation rules)."""
     first = text[0]
@@ -144,30 +168,26 @@ def _classify(text: str) -> LogLevel:
     elif first in "IWEF" and _KLOG.match(text):
         return ERROR if first in "EF" else WARNING if first == "W" else INFO
     head = text[:HEAD]
+    low = head.lower()
     if "=" in head:
-        low = head.lower()
         for key in _LOGFMT_KEYS:
             at = low.find(key)
             if at >= 0 and (at == 0 or low[at - 1] in " \t{,"):
                 m = _LOGFMT_VALUE.match(low, at + len(key))
                 if m is not None:
                     return _WORDS.get(m.group(1), INFO)
+    level = _token_level(head)
+    if level is not None:
+        return level
+    for stem in _ALARMS:  # without any of these the line is info, whatever the layout
+        if stem in low:
+            break
+    else:
+        return INFO
     level = _plain_level(head)
     if level is not None:
         return level
-    if _EXC_HEAD.match(text):
-        return ERROR
-    return INFO
-
-
-def _timestamp(token: str) -> datetime | None:
-    if len(token) < 20 or token[10:11] != "T":
-        return None
-    try:
-        ts = datetime.fromisoformat(token)
-    except ValueError:
-        return None
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+    return ERROR if _EXC_HEAD.match(text) else INFO
 
 
 def parse_log(raw: str, *, timestamps: bool = True, mask: bool = True) -> list[LogEntry]:
@@ -191,13 +211,20 @@ def parse_log(raw: str, *, timestamps: bool = True, mask: bool = True) -> list[L
     mode = _LINE
     py_done = py_chained = False
 
+    fromisoformat = datetime.fromisoformat
+    classify = _classify
     for line in raw.split("\n"):
         line_ts = None
-        if timestamps:
-            space = line.find(" ", 0, 40)
+        if timestamps and line[10:11] == "T":  # the kubelet's prefix: 2024-06-01T12:00:00.123456789Z
+            space = line.find(" ", 19, 40)
             if space > 0:
-                line_ts = _timestamp(line[:space])
-                if line_ts is not None:
+                try:
+                    line_ts = fromisoformat(line[:space])
+                except ValueError:
+                    pass
+                else:
+                    if line_ts.tzinfo is None:
+                        line_ts = line_ts.replace(tzinfo=UTC)
                     line = line[space + 1:]
         text = line.rstrip()
         if not text:
@@ -249,7 +276,7 @@ def parse_log(raw: str, *, timestamps: bool = True, mask: bool = True) -> list[L
                     append_entry(LogEntry(ts, level, "\n".join(lines)))
                     lines = []
                 continue
-            append_entry(LogEntry(ts, level, "\n".join(lines)))
+            append_entry(LogEntry(ts, level, lines[0] if len(lines) == 1 else "\n".join(lines)))
         # a new entry
         lines = [text]
         ts = line_ts
@@ -262,7 +289,7 @@ def parse_log(raw: str, *, timestamps: bool = True, mask: bool = True) -> list[L
         elif text[-1] in _DIGITS and " " not in text and _NODE_SOURCE.match(text):
             mode, level = _NODE, INFO
         else:
-            mode, level = _LINE, _classify(text)
+            mode, level = _LINE, classify(text)
     if lines:
         append_entry(LogEntry(ts, level, "\n".join(lines)))
     return entries

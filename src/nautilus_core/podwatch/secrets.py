@@ -60,7 +60,10 @@ _URL = re.compile(r"(://[^\s:/?#@\"']*:)[^\s/@\"']+@")
 _KV = re.compile(rf"(?P<key>{_KEY})(?P<sep>\\?[\"']?[ \t]*(?:=>|[=:])[ \t]*){_VALUE}")
 _AWS = re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])")
 _JWT = re.compile(r"(?<![\w-])eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")
-_KV_WORDS = ("pass", "secret", "token", "api", "access", "private", "credential", "signature", "sig")
+#: where a key=value rule may start (lower-cased), found with plain substring search; the expression is
+#: tried only there (scanning the whole text with it costs several times more)
+_KV_WORDS = ("pass", "secret", "token", "api_key", "api-key", "apikey", "access_key", "access-key", "accesskey",
+             "private_key", "private-key", "privatekey", "credential", "signature", "sig")
 _AWS_WORDS = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "ABIA", "ACCA")
 
 
@@ -85,6 +88,29 @@ def _kv(m: re.Match[str]) -> str:
     return f"{head}{MASK}"
 
 
+def _mask_pairs(text: str) -> str:
+    """``_KV.sub(_kv, text)``, trying the expression only where a key word starts."""
+    low = text.lower()
+    starts: set[int] = set()
+    for word in _KV_WORDS:
+        at = low.find(word)
+        while at >= 0:
+            starts.add(at)
+            at = low.find(word, at + 1)
+    if not starts:
+        return text
+    out, done = [], 0
+    for at in sorted(starts):
+        if at < done:
+            continue
+        m = _KV.match(text, at)
+        if m is None:
+            continue
+        out += [text[done:at], _kv(m)]
+        done = m.end()
+    return "".join(out) + text[done:] if out else text
+
+
 def mask_secrets(text: str) -> str:
     """``text`` with every well-known secret form masked (see the module docstring); idempotent.
 
@@ -105,8 +131,7 @@ def mask_secrets(text: str) -> str:
         text = _BEARER.sub(rf"\1{MASK}", text)
     if "://" in text and "@" in text:
         text = _URL.sub(rf"\1{MASK}@", text)
-    if any(word in low for word in _KV_WORDS):
-        text = _KV.sub(_kv, text)
+    text = _mask_pairs(text)
     if any(word in text for word in _AWS_WORDS):
         text = _AWS.sub(rf"\1{MASK}", text)
     if "eyJ" in text:
