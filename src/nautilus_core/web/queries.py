@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from nautilus_core.db.models import Cluster, Container, Health, LogLevel, LogLine, Pod, PodEvent
@@ -108,16 +108,34 @@ def _joined() -> Any:
     return POD.join(CLUSTER, CLUSTER.c.id == POD.c.cluster_id)
 
 
+def _ids(conn: Any, source: Any, where: list[ColumnElement[bool]], limit: int, offset: int) -> list[int]:
+    # attention DESC, id DESC is the order of ix_pod_attention (its entries carry the row id): the
+    # database walks the index instead of sorting every matching pod, and only ids are carried.
+    query = (select(POD.c.id).select_from(source).where(*where)
+             .order_by(POD.c.attention.desc(), POD.c.id.desc()).limit(limit).offset(offset))
+    return [row[0] for row in conn.execute(query)]
+
+
 def list_pods(engine: Engine, f: PodFilter, *, limit: int, offset: int) -> dict[str, Any]:
-    """One page of pods, live before gone, most attention first; ``total`` counts every match."""
+    """One page of pods, live before gone, most attention first (then newest row); ``total`` counts
+    every match."""
     where = _conditions(f)
-    order = (case((POD.c.deleted_at.is_(None), 0), else_=1), POD.c.attention.desc(), CLUSTER.c.name,
-             POD.c.namespace, POD.c.name, POD.c.id)
+    source = _joined() if f.clusters else POD
+    live_only, gone_only = POD.c.deleted_at.is_(None), POD.c.deleted_at.is_not(None)
     with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(_joined()).where(*where)).scalar_one()
-        rows = conn.execute(select(*_LIST_COLUMNS).select_from(_joined()).where(*where)
-                            .order_by(*order).limit(limit).offset(offset)).all()
-    return {"total": int(total), "limit": limit, "offset": offset, "items": [_pod_item(r) for r in rows]}
+        total, gone = conn.execute(select(func.count(), func.count(POD.c.deleted_at))
+                                   .select_from(source).where(*where)).one()
+        total, gone = int(total), int(gone or 0)
+        live = total - gone
+        ids: list[int] = []
+        if offset < live:
+            ids = _ids(conn, source, [*where, live_only], limit, offset)
+        if len(ids) < limit and gone and offset + len(ids) >= live:
+            ids += _ids(conn, source, [*where, gone_only], limit - len(ids), max(0, offset - live))
+        rows = conn.execute(select(*_LIST_COLUMNS).select_from(_joined()).where(POD.c.id.in_(ids))).all() if ids else []
+    by_id = {row._mapping["id"]: row for row in rows}
+    items = [_pod_item(by_id[i]) for i in ids if i in by_id]
+    return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
 def pod_detail(engine: Engine, pod_id: int) -> dict[str, Any] | None:
