@@ -101,16 +101,21 @@ CASES = [
      "ContainerCreating", "ContainerCreating", None, ("longer than 60s",)),
     ("init-young", init_running(60), [], None, INITIALIZING, "Init:1/2", "Initializing", None,
      ("init container 2 of 2", "wait-for-db")),
+    ("init-just-under", init_running(299), [], None, INITIALIZING, "Init:1/2", "Initializing", None, ()),
+    ("init-just-over", init_running(301), [], None, DEGRADED, "Init:1/2", "Initializing", None, ("5m1s",)),
     ("init-stuck", init_running(400), [], None, DEGRADED, "Init:1/2", "Initializing", None, ("6m40s",)),
-    ("pod-initializing-young", pod_initializing(100), [], None, INITIALIZING, "PodInitializing", "PodInitializing",
+    ("pod-initializing-young", pod_initializing(299), [], None, INITIALIZING, "PodInitializing", "PodInitializing",
      None, ()),
     ("pod-initializing-stuck", pod_initializing(301), [], None, DEGRADED, "PodInitializing", "PodInitializing",
      None, ()),
     ("unschedulable-young", unschedulable(30), [], None, INITIALIZING, "Pending", "Unschedulable", None,
      ("0/6 nodes are available: 6 Insufficient memory",)),
+    ("unschedulable-just-under", unschedulable(299), [], None, INITIALIZING, "Pending", "Unschedulable", None, ()),
+    ("unschedulable-just-over", unschedulable(301), [], None, DEGRADED, "Pending", "Unschedulable", None, ()),
     ("unschedulable-stuck", unschedulable(1800), [], None, DEGRADED, "Pending", "Unschedulable", None,
      ("Insufficient memory", "30m")),
     ("unready-young", unready(10), [], None, INITIALIZING, "Running", "NotReady", "api", ()),
+    ("unready-just-young", unready(29), [], None, INITIALIZING, "Running", "NotReady", "api", ()),
     ("unready", unready(31), [], None, DEGRADED, "Running", "NotReady", "api",
      ("containers with unready status: [api]",)),
     ("unready-probe-event", unready(3000), [event("api-7d9f8b6c5d-x2x7k", "Unhealthy",
@@ -164,6 +169,8 @@ CASES = [
      None, ()),
     ("restarted-recently", restarted(180), [], None, DEGRADED, "Running", "OOMKilled", "api",
      ("restarted 3m ago", "exit code 137")),
+    ("restarted-just-recently", restarted(599), [], None, DEGRADED, "Running", "OOMKilled", "api", ()),
+    ("restarted-just-too-long-ago", restarted(601), [], None, HEALTHY, "Running", None, None, ()),
     ("restarted-long-ago", restarted(11 * 60), [], None, HEALTHY, "Running", None, None, ()),
     ("restarted-cleanly", restarted(60, "Completed", 0), [], None, HEALTHY, "Running", None, None, ()),
     # a pod whose only signal is an Event gets it as its top issue
@@ -282,6 +289,10 @@ def test_containers_are_the_rows_of_table_container() -> None:
 def test_spec_containers_without_a_status_are_listed() -> None:
     verdict = triage(unschedulable(60), now=NOW)
     assert [(c.name, c.state, c.ready) for c in verdict.containers] == [("api", None, None)]
+
+
+def test_events_may_be_absent() -> None:
+    assert triage(creating(20), None, now=NOW).health is INITIALIZING  # type: ignore[arg-type]
 
 
 def test_a_malformed_event_is_skipped_not_fatal() -> None:

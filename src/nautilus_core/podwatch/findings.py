@@ -140,7 +140,7 @@ def _starting(found: Findings, pod: PodReading, status: str, now: datetime, opti
 def _events(found: Findings, events: Sequence[Mapping[str, Any]], pod: str) -> None:
     """Warning Events as evidence; a malformed Event is skipped (and logged), never fatal."""
     seen: set[tuple[str | None, str, str | None]] = set()
-    for i, event in enumerate(events):
+    for i, event in enumerate(events or ()):
         try:
             if not isinstance(event, Mapping):
                 raise MalformedPod(f"events[{i}]")
