@@ -174,3 +174,21 @@ def test_identical_requests_reuse_the_answer_within_the_cache_ttl(engine, triage
         other = httpx.get(cached + "/api/v1/pods", params={"q": "worker-oom", "limit": 5}).json()
         assert other["items"][0]["top"]["message"] == "exit code 137, again"  # another request is not
         assert httpx.get(cached + "/healthz").json()["checks"]["database"] == "ok"
+
+
+def test_a_database_outage_is_503_and_healthz_fails_without_leaking_the_password(postgres_admin_url):
+    from sqlalchemy.engine import make_url
+    from web_helpers import serve_app
+
+    from nautilus_core.db import make_engine
+
+    url = make_url(postgres_admin_url).set(database="nautilus_absent_db", password="pw-not-to-show")
+    engine = make_engine(url.render_as_string(hide_password=False))
+    with serve_app(engine) as web:
+        pods = httpx.get(web + "/api/v1/pods")
+        assert pods.status_code == 503 and pods.headers["retry-after"] == "5"
+        assert "unavailable" in pods.json()["detail"]
+        health = httpx.get(web + "/healthz")
+        assert health.status_code == 503 and health.json()["checks"]["database"].startswith("failing")
+        assert "pw-not-to-show" not in pods.text + health.text
+    engine.dispose()

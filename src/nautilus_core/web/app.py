@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from nautilus_core.errors import ConfigError, PluginError
+from nautilus_core.errors import ConfigError, PluginError, TransientError
 from nautilus_core.logs import redact_text
 from nautilus_core.web.cache import ResponseCache
-from nautilus_core.web.routes import router
+from nautilus_core.web.routes import JSONResponse, router
 from nautilus_core.web.security import SecurityMiddleware
 
 __all__ = ["STATIC", "WebOptions", "create_app"]
@@ -82,6 +82,13 @@ def create_app(engine: Any, options: WebOptions | None = None, *, plugins: Any =
     app.state.options = options
     app.state.health = _redacted(health) if health else None
     app.include_router(router)
+
+    @app.exception_handler(TransientError)
+    async def database_unavailable(request: Request, exc: TransientError) -> Response:
+        # the database is down or unreachable: say so (503, retryable), never a 500 with a traceback
+        log.warning("web_database_unavailable", path=request.url.path, error=redact_text(str(exc)))
+        return JSONResponse({"detail": "the database is unavailable, try again shortly"}, status_code=503,
+                            headers={"Retry-After": "5"})
 
     @app.get("/", include_in_schema=False)
     def index() -> Response:

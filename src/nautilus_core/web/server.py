@@ -132,7 +132,7 @@ def serve(engine: Any, options: WebOptions, *, host: str = "127.0.0.1", port: in
     if on_ready is not None:
         on_ready(web)
     stop = group.token
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     if install_signals and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, lambda *_: stop.cancel("signal"))
@@ -142,7 +142,7 @@ def serve(engine: Any, options: WebOptions, *, host: str = "127.0.0.1", port: in
             pass
     finally:
         group.stop("shutting down", timeout=10.0)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     log.info("web_serve_stopped", reason=stop.reason)
     return 0
