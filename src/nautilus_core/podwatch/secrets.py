@@ -10,7 +10,8 @@ Each form keeps its name and delimiters and replaces only the secret with ``***`
 (``password=***``, ``Authorization: Bearer ***``, ``AKIA***``), so the masked text still reads as the line
 did, and masking is idempotent: ``mask_secrets(mask_secrets(s)) == mask_secrets(s)``. A private key cut by
 the log tail (no END line, or no BEGIN line) is masked to the end (or from the start) of the text.
-One combined regular expression, scanned once, after a cheap check that the text mentions any trigger.
+Linear and cheap on ordinary logs: each rule runs only when the text holds its trigger (plain substring
+tests on the lower-cased text), and the key=value rule is tried only where a key word starts.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ _VALUE = (
     r"|\\\"(?P<eq>(?:[^\"\\\n]|\\[^\"\n])+)\\\""  # \"escaped\" (JSON inside a JSON string)
     r"|(?P<v>[^\s\"'\\,;&}\]]+))"  # bare
 )
-_PEM = re.compile(rf"{_PEM_BEGIN.pattern}.*?(?:{_PEM_END.pattern}|\Z)", re.DOTALL)
+_PEM = re.compile(rf"(?P<begin>{_PEM_BEGIN.pattern}).*?(?P<end>{_PEM_END.pattern}|\Z)", re.DOTALL)
 _AUTH = re.compile(
     r"(?i)(authorization\\?[\"']?[ \t]*[:=][ \t]*\[?\\?[\"']?"
     r"(?:(?:bearer|basic|digest|token|negotiate|apikey|aws4-hmac-sha256)[ \t]+)?)([^\s\"'\\,;\]]+)"
@@ -68,10 +69,7 @@ _AWS_WORDS = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "A
 
 
 def _pem(m: re.Match[str]) -> str:
-    end = _PEM_END.search(m.group(0))
-    begin = _PEM_BEGIN.match(m.group(0))
-    assert begin is not None
-    return f"{begin.group(0)}{MASK}{end.group(0) if end else ''}"
+    return f"{m.group('begin')}{MASK}{m.group('end')}"
 
 
 def _kv(m: re.Match[str]) -> str:
