@@ -66,7 +66,7 @@ def test_refresh_keeps_scroll_selection_and_filters_and_shows_new_data(engine, p
         page.set_viewport_size({"width": 1100, "height": 700})
         page.goto(url + "/?pods_refresh=0.5&logs_refresh=0.5")  # short intervals for the test
         page.wait_for_selector("#pods > li.pod")
-        assert page.evaluate("document.body.dataset.podsRefreshSeconds") == "0.5"
+        wait_js(page, "document.body.dataset.podsRefreshSeconds === '0.5'")
         page.click("#pods > li.pod[data-name='api-7c9-crash']")
         page.click("#log-filters .level[data-level='error']")
         wait_js(page, "document.querySelectorAll('#logs > li').length === 4")

@@ -112,11 +112,10 @@
 
   async function loadPods() {
     const seq = ++state.podsSeq;
+    const summaryUrl = "/api/v1/summary" + (state.cluster ? "?cluster=" + encodeURIComponent(state.cluster) : "");
+    const summary = getJSON(summaryUrl);  // in parallel; the list is drawn as soon as it arrives
     try {
-      const [page, summary] = await Promise.all([
-        getJSON("/api/v1/pods?" + podQuery(true)),
-        getJSON("/api/v1/summary" + (state.cluster ? "?cluster=" + encodeURIComponent(state.cluster) : "")),
-      ]);
+      const page = await getJSON("/api/v1/pods?" + podQuery(true));
       if (seq !== state.podsSeq) return;  // a newer request was started meanwhile
       state.total = page.total;
       if (page.items.length === 0 && state.page > 0 && page.total > 0) {
@@ -126,13 +125,16 @@
       keepScroll([$("list-pane")], () => {
         $("pods").replaceChildren(...page.items.map(podCard));
         renderPager();
-        renderSummary(summary);
       });
+      if (!document.body.dataset.firstPodsMs) document.body.dataset.firstPodsMs = String(Math.round(performance.now()));
+      const counts = await summary;
+      if (seq !== state.podsSeq) return;
+      keepScroll([$("list-pane")], () => renderSummary(counts));
       $("list-error").hidden = true;
       $("updated").textContent = "updated " + new Date().toLocaleTimeString();
-      if (!document.body.dataset.firstPodsMs) document.body.dataset.firstPodsMs = String(Math.round(performance.now()));
       document.body.dataset.podsRefreshes = String(Number(document.body.dataset.podsRefreshes || 0) + 1);
     } catch (error) {
+      summary.catch(() => {});
       $("list-error").textContent = "Could not load pods: " + error.message;
       $("list-error").hidden = false;
     }
@@ -345,12 +347,17 @@
 
   async function start() {
     wire();
+    const first = loadPods();  // with the default page size, while the settings load
     try {
       const config = await getJSON("/api/v1/config");
-      state.pageSize = config.page_size;
       state.podsRefresh = config.pods_refresh_seconds;
       state.logsRefresh = config.logs_refresh_seconds;
       $("logout").hidden = !config.auth;
+      if (config.page_size !== state.pageSize) {
+        state.pageSize = config.page_size;
+        await first;
+        await loadPods();
+      }
     } catch (error) {
       $("list-error").textContent = "Could not load the settings: " + error.message;
       $("list-error").hidden = false;
@@ -359,7 +366,7 @@
     state.logsRefresh = interval("logs_refresh", state.logsRefresh);
     document.body.dataset.podsRefreshSeconds = String(state.podsRefresh);
     document.body.dataset.logsRefreshSeconds = String(state.logsRefresh);
-    await loadPods();
+    await first;
     schedule();
   }
 
