@@ -152,7 +152,8 @@ def main() -> int:
         started = time.perf_counter()
         write_pods(url, args.pods)
         print(f"database: {'postgresql' if args.postgres else 'sqlite'}, {args.pods} pods written in "
-              f"{time.perf_counter() - started:.1f}s")
+              f"{time.perf_counter() - started:.1f}s; machine: {os.cpu_count()} CPUs, load average "
+              f"{os.getloadavg()[0]:.1f} (wrk runs on the same machine)")
         env = os.environ | {"DATABASE_URL": url, "NAUTILUS_HOME": tmp, "LOG_LEVEL": "WARNING"}
         proc = subprocess.Popen([sys.executable, "-m", "nautilus_core.cli", "podwatch", "serve", "--port", "0"],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

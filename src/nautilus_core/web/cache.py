@@ -2,11 +2,14 @@
 
 Owns :class:`ResponseCache`, a pure-ASGI middleware: a successful ``GET /api/v1/...`` answer is
 kept for ``ttl`` seconds (``WebOptions.cache_ttl``, 1 s by default; 0 turns it off) under its path
-and query string, and concurrent requests for the same key while it is computed wait for that one
-computation instead of each querying the database. At most ``max_entries`` answers are kept (the
-oldest go first). The data changes when the collector writes (every 30 s or more), so an answer is
-at most ``ttl`` older than the database. It sits inside ``web.security``'s middleware (only
-authorised requests reach it; every caller sees the same data). Installed by ``web.app.create_app``.
+and query string; concurrent requests for the same key while it is computed wait for that one
+computation instead of each querying the database, and for another ``ttl`` after it expires the
+old answer is served while one background request refreshes it (stale-while-revalidate), so no
+request waits for the database on a hot key. At most ``max_entries`` answers (of up to 1 MB) are
+kept, the least recently stored going first. The data changes when the collector writes (every 30 s
+or more), so an answer is at most ``2 * ttl`` older than the database. It sits inside
+``web.security``'s middleware (only authorised requests reach it; every caller sees the same data).
+Installed by ``web.app.create_app``.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ _Entry = tuple[float, int, list[tuple[bytes, bytes]], bytes]
 class ResponseCache:
     """Caches 200 answers of ``GET`` under ``prefix`` for ``ttl`` seconds, single-flight per key."""
 
-    def __init__(self, app: Any, ttl: float, *, prefix: str = "/api/v1/", max_entries: int = 512,
-                 max_body: int = 4 * 1024 * 1024) -> None:
+    def __init__(self, app: Any, ttl: float, *, prefix: str = "/api/v1/", max_entries: int = 128,
+                 max_body: int = 1024 * 1024) -> None:
         self.app, self.ttl, self.prefix = app, ttl, prefix
         self.max_entries, self.max_body = max_entries, max_body
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
         self._inflight: dict[bytes, asyncio.Future[_Entry | None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if (self.ttl <= 0 or scope["type"] != "http" or scope.get("method") != "GET"
@@ -43,6 +47,12 @@ class ResponseCache:
             await _replay(send, entry)
             return
         pending = self._inflight.get(key)
+        if entry is not None and now - entry[0] < 2 * self.ttl:
+            # stale but recent: answer it now and refresh in the background (once per key)
+            if pending is None:
+                self._refresh(key, scope)
+            await _replay(send, entry)
+            return
         if pending is not None:
             shared = await asyncio.shield(pending)
             if shared is not None:
@@ -50,19 +60,48 @@ class ResponseCache:
                 return
             await self.app(scope, receive, send)  # the first one was not cacheable: answer ourselves
             return
-        future: asyncio.Future[_Entry | None] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        future = self._start(key)
         result: _Entry | None = None
         try:
             result = await self._compute(scope, receive, send)
         finally:
-            self._inflight.pop(key, None)
-            future.set_result(result)
+            self._finish(key, future, result)
+
+    def _start(self, key: bytes) -> asyncio.Future[_Entry | None]:
+        future: asyncio.Future[_Entry | None] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        return future
+
+    def _finish(self, key: bytes, future: asyncio.Future[_Entry | None], result: _Entry | None) -> None:
+        self._inflight.pop(key, None)
+        future.set_result(result)
         if result is not None:
             self._entries[key] = result
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
+
+    def _refresh(self, key: bytes, scope: Any) -> None:
+        future = self._start(key)
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def discard(message: Any) -> None:
+            return None
+
+        async def run() -> None:
+            result: _Entry | None = None
+            try:
+                result = await self._compute(dict(scope), receive, discard)
+            except Exception:  # the next request computes it again and sees the error itself
+                result = None
+            finally:
+                self._finish(key, future, result)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _compute(self, scope: Any, receive: Any, send: Any) -> _Entry | None:
         started = time.monotonic()

@@ -57,8 +57,10 @@ class WebServer:
     name = "web"
     restart_backoff = (1.0, 30.0)
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8080) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8080, *, threads: int = 8) -> None:
         self.app = app
+        #: worker threads for the synchronous handlers (database reads); few are enough and keep RSS low
+        self.threads = threads
         self.host = host
         self.port = port
         self._sock: socket.socket | None = None
@@ -104,8 +106,19 @@ class WebServer:
         threading.Thread(target=stop_when_cancelled, name="web-stop", daemon=True).start()
         log.info("web_serving", url=self.url)
         self.started.set()
+        sock = self._sock
+
+        async def main() -> None:
+            import anyio.to_thread
+
+            anyio.to_thread.current_default_thread_limiter().total_tokens = self.threads
+            await server.serve(sockets=[sock])
+
+        # uvloop and httptools when installed (the web extra asks for them), else asyncio and h11
+        factory = config.get_loop_factory() if hasattr(config, "get_loop_factory") else None
         try:
-            asyncio.run(server.serve(sockets=[self._sock]))
+            with asyncio.Runner(loop_factory=factory) as runner:
+                runner.run(main())
         finally:
             self.started.clear()
             self._sock.close()
