@@ -68,7 +68,11 @@ def main() -> None:
     for name, texts, count, mask in (("parse_log, masking on", plain, lines, True),
                                      ("parse_log, masking off", plain, lines, False),
                                      ("parse_log, 10% lines with secrets", secret, secret_lines, True)):
-        wall, cpu = _measure(lambda texts=texts, mask=mask: [parse_log(t, mask=mask) for t in texts], args.repeat)
+        def run_parse(texts: list[str] = texts, mask: bool = mask) -> None:
+            for text in texts:  # the collector keeps one container's entries at a time
+                parse_log(text, mask=mask)
+
+        wall, cpu = _measure(run_parse, args.repeat)
         print(f"{name:<36} wall {wall:6.2f} s  cpu {cpu:6.2f} s  {cpu / count * 1e6:5.2f} us/line (cpu)  "
               f"{count / cpu / 1e3:6.0f}k lines/s (cpu)")
 

@@ -40,6 +40,7 @@ CASES = [
      "-----BEGIN RSA PRIVATE KEY-----***-----END RSA PRIVATE KEY-----\nafter"),
     ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE\n", "-----BEGIN OPENSSH PRIVATE KEY-----***"),
     ("MIIEowIBAAKCAQEA\n-----END PRIVATE KEY-----\nINFO next", "***-----END PRIVATE KEY-----\nINFO next"),
+    ("İstanbul İzmir password=hunter2", "İstanbul İzmir password=***"),  # lower() makes "İ" two characters
 ]
 
 UNTOUCHED = [

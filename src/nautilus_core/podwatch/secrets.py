@@ -61,10 +61,11 @@ _URL = re.compile(r"(://[^\s:/?#@\"']*:)[^\s/@\"']+@")
 _KV = re.compile(rf"(?P<key>{_KEY})(?P<sep>\\?[\"']?[ \t]*(?:=>|[=:])[ \t]*){_VALUE}")
 _AWS = re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])")
 _JWT = re.compile(r"(?<![\w-])eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")
-#: where a key=value rule may start (lower-cased), found with plain substring search; the expression is
-#: tried only there (scanning the whole text with it costs several times more)
-_KV_WORDS = ("pass", "secret", "token", "api_key", "api-key", "apikey", "access_key", "access-key", "accesskey",
-             "private_key", "private-key", "privatekey", "credential", "signature", "sig")
+#: where a key=value rule may start (in the lower-cased text), found with plain substring search; the
+#: expression is tried only there (scanning the whole text with it costs several times more). A "key" is
+#: a start only behind api / access / private (api_key, accessKey, private-key).
+_KV_WORDS = ("pass", "secret", "token", "credential", "sig")
+_KEY_PREFIXES = ("api_", "api-", "api", "access_", "access-", "access", "private_", "private-", "private")
 _AWS_WORDS = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "ABIA", "ACCA")
 
 
@@ -86,15 +87,24 @@ def _kv(m: re.Match[str]) -> str:
     return f"{head}{MASK}"
 
 
-def _mask_pairs(text: str) -> str:
-    """``_KV.sub(_kv, text)``, trying the expression only where a key word starts."""
-    low = text.lower()
+def _mask_pairs(text: str, low: str) -> str:
+    """``_KV.sub(_kv, text)``, trying the expression only where a key word starts (``low``: the text
+    lower-cased)."""
+    if len(low) != len(text):  # "İ".lower() is two characters: positions would not match, scan it all
+        return _KV.sub(_kv, text)
     starts: set[int] = set()
     for word in _KV_WORDS:
         at = low.find(word)
         while at >= 0:
             starts.add(at)
             at = low.find(word, at + 1)
+    at = low.find("key")
+    while at >= 0:
+        for prefix in _KEY_PREFIXES:
+            if low.startswith(prefix, at - len(prefix), at):
+                starts.add(at - len(prefix))
+                break
+        at = low.find("key", at + 1)
     if not starts:
         return text
     out, done = [], 0
@@ -116,6 +126,7 @@ def mask_secrets(text: str) -> str:
     'login ok password=*** Authorization: Bearer ***'
     """
     low = text.lower()
+    original = text
     if "private key" in low:
         head = ""
         end = _PEM_END.search(text)
@@ -129,7 +140,7 @@ def mask_secrets(text: str) -> str:
         text = _BEARER.sub(rf"\1{MASK}", text)
     if "://" in text and "@" in text:
         text = _URL.sub(rf"\1{MASK}@", text)
-    text = _mask_pairs(text)
+    text = _mask_pairs(text, low if text is original else text.lower())
     if any(word in text for word in _AWS_WORDS):
         text = _AWS.sub(rf"\1{MASK}", text)
     if "eyJ" in text:
