@@ -3,6 +3,7 @@ as one exception entry, the kubelet's timestamps, and logs read from the emulate
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -216,12 +217,14 @@ def test_logs_of_the_emulated_fleet_read_with_kubectl(kube_emulator: KubeEmulato
     namespace, name = summary.pods_in("crashloop")[0]
 
     def logs(*args: str) -> str:
-        return subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "-n", namespace, "logs", name,
-                               "--timestamps", *args], check=True, capture_output=True, text=True, timeout=60).stdout
+        return kubectl("logs", name, "--timestamps", *args)
 
-    container = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "-n", namespace, "get", "pod", name,
-                                "-o", "jsonpath={.spec.containers[0].name}"], check=True, capture_output=True,
-                               text=True, timeout=60).stdout
+    def kubectl(*args: str) -> str:
+        return subprocess.run(["kubectl", "-n", namespace, *args], check=True, capture_output=True, text=True,
+                              timeout=60, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                                               "HOME": str(tmp_path), "KUBECONFIG": str(kubeconfig)}).stdout
+
+    container = kubectl("get", "pod", name, "-o", "jsonpath={.spec.containers[0].name}")
     previous = parse_log(logs("-c", container, "--previous"))
     counts = level_counts(previous)
     assert counts[EXCEPTION] == 1 and counts[ERROR] >= 1

@@ -4,7 +4,13 @@ attention order; the fleet generator's pods in every state."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+import os
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +30,8 @@ from triage_helpers import (
 from nautilus_core.db.models.podwatch import Health
 from nautilus_core.podwatch.ages import human_duration
 from nautilus_core.podwatch.triage import MalformedPod, TriageOptions, attention_key, triage
+from nautilus_core.testing import KubeEmulator
+from nautilus_core.testing.fleet import FleetSpec, populate
 
 FAILING, DEGRADED, INITIALIZING, HEALTHY, COMPLETED = (Health.FAILING, Health.DEGRADED, Health.INITIALIZING,
                                                        Health.HEALTHY, Health.COMPLETED)
@@ -402,3 +410,53 @@ def test_recent_and_frequent_restarts_come_first_within_a_reason() -> None:
 def test_naive_now_is_utc() -> None:
     assert triage(creating(301), now=NOW.replace(tzinfo=None)).health is DEGRADED
     assert ago(0) == "2026-06-01T12:00:00Z"
+
+
+# -- against kubectl on the emulated fleet ---------------------------------------------------------------------
+
+_ROW = re.compile(r"(\S+)\s+(\d+/\d+)\s+(\S+)\s+(\d+(?: \(\S+ ago\))?)\s+\S+")
+_PART = re.compile(r"(\d+)([smhdy])")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 365 * 86400}
+
+
+def _seconds(age: str) -> int:
+    return sum(int(n) * _UNIT[u] for n, u in _PART.findall(age))
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_columns_match_kubectl_get_pods(kube_emulator: KubeEmulator, tmp_path: Path) -> None:
+    """Pods and Events read with kubectl, as JSON, triaged: READY, STATUS and RESTARTS (with the age of the
+    last restart) read as ``kubectl get pods`` prints them."""
+    summary = populate(kube_emulator, FleetSpec(namespaces=1, pods_per_namespace=30, seed=5, logs=False))
+    namespace = summary.namespaces[0]
+    kubeconfig = kube_emulator.write_kubeconfig(tmp_path / "kubeconfig", context="emulator")
+
+    def kubectl(*args: str) -> str:
+        return subprocess.run(["kubectl", "-n", namespace, *args], check=True, capture_output=True, text=True,
+                              timeout=60, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                                               "HOME": str(tmp_path), "KUBECONFIG": str(kubeconfig)}).stdout
+
+    events: dict[str, list[Any]] = {}
+    for item in json.loads(kubectl("get", "events", "-o", "json"))["items"]:
+        events.setdefault(item["involvedObject"]["name"], []).append(item)
+    pods = json.loads(kubectl("get", "pods", "-o", "json"))["items"]
+    table = kubectl("get", "pods", "--no-headers")
+    now = datetime.now(UTC)
+    verdicts = {p["metadata"]["name"]: triage(p, events.get(p["metadata"]["name"], []), now=now) for p in pods}
+    rows = [_ROW.fullmatch(line) for line in table.splitlines()]
+    assert len(rows) == len(verdicts) > 0 and all(rows)
+    restarted = 0
+    for row in rows:
+        assert row is not None
+        name, ready, status, restarts = row.groups()
+        verdict = verdicts[name]
+        assert (verdict.ready, verdict.status) == (ready, status), name
+        count, _, age = restarts.partition(" ")
+        mine_count, _, mine_age = verdict.restarts_text.partition(" ")
+        assert mine_count == count and bool(age) == bool(mine_age), (name, restarts, verdict.restarts_text)
+        if age:
+            restarted += 1
+            assert abs(_seconds(age) - _seconds(mine_age)) <= 3, (name, restarts, verdict.restarts_text)
+    assert restarted > 0
+    by_state = {summary.pods[(namespace, name)]: v for name, v in verdicts.items()}
+    assert by_state["crashloop"].health is FAILING and by_state["running"].health is HEALTHY
