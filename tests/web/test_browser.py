@@ -37,6 +37,16 @@ def test_failing_pods_first_a_pod_opens_and_its_logs_filter_to_errors(engine, pa
         assert shown[-1]["name"] == "old-crash-gone" and "gone" in shown[-1]["cls"]
         assert page.text_content("#summary").startswith("failing 3")
         assert "1\u201321 of 21 pods" in page.text_content("#page-info")
+        page.click("#summary .gone-chip")  # only the pods that vanished
+        wait_js(page, "document.querySelectorAll('#pods > li.pod').length === 1")
+        assert cards(page)[0]["name"] == "old-crash-gone"
+        page.click("#summary .gone-chip")
+        wait_js(page, "document.querySelectorAll('#pods > li.pod').length === 21")
+        page.click("#summary .chip[data-health='failing']")  # the health chips filter
+        wait_js(page, "document.querySelectorAll('#pods > li.pod').length === 4")
+        assert {c["health"] for c in cards(page)} == {"failing"}
+        page.click("#summary .chip[data-health='failing']")
+        wait_js(page, "document.querySelectorAll('#pods > li.pod').length === 21")
 
         page.click("#pods > li.pod[data-name='api-7c9-crash']")
         page.wait_for_selector("#detail:not([hidden]) #d-containers tbody tr")

@@ -10,7 +10,7 @@
   const params = new URLSearchParams(window.location.search);
   const state = {
     page: 0, pageSize: 100, total: 0,
-    healths: new Set(), cluster: "", namespace: "", text: "", owner: "", gone: true,
+    healths: new Set(), cluster: "", namespace: "", text: "", owner: "", gone: true, goneOnly: false,
     selected: null, levels: new Set(), container: "", logLimit: 200,
     podsRefresh: 30, logsRefresh: 10,
     podsTimer: null, logsTimer: null, podsSeq: 0, logsSeq: 0,
@@ -58,7 +58,7 @@
     if (state.text) q.set("q", state.text);
     if (state.owner) q.set("owner", state.owner);
     for (const h of state.healths) q.append("health", h);
-    q.set("gone", state.gone ? "include" : "exclude");
+    q.set("gone", state.goneOnly ? "only" : state.gone ? "include" : "exclude");
     if (withPage) {
       q.set("limit", String(state.pageSize));
       q.set("offset", String(state.page * state.pageSize));
@@ -163,7 +163,12 @@
       });
       return button;
     });
-    buttons.push(el("span", "chip gone-chip", "gone " + summary.gone));
+    const gone = el("button", "chip gone-chip", "gone " + summary.gone);
+    gone.type = "button";
+    gone.title = "only the pods that vanished (kept as history)";
+    gone.setAttribute("aria-pressed", String(state.goneOnly));
+    gone.addEventListener("click", () => { state.goneOnly = !state.goneOnly; state.page = 0; loadPods(); });
+    buttons.push(gone);
     $("summary").replaceChildren(...buttons);
     fillSelect($("f-cluster"), [...new Set(summary.clusters.map((c) => c.cluster))], state.cluster);
     const namespaces = summary.namespaces.filter((n) => !state.cluster || n.cluster === state.cluster);
