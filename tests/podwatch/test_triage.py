@@ -190,6 +190,15 @@ CASES = [
         "api-7d9f8b6c5d-x2x7k", "FailedScheduling", "0/3 nodes are available: 3 node(s) had untolerated taint.",
         container=None)],
      None, INITIALIZING, "Pending", "FailedScheduling", None, ("untolerated taint",)),
+    # Events from before a ready pod became ready (600 s ago) are history; later ones are shown
+    ("ready-after-old-event", pod(conditions=ready_conditions(True), statuses=[
+        cstatus("api", running(3000), ready=True)]), [event("api-7d9f8b6c5d-x2x7k", "FailedScheduling",
+                                                            "0/3 nodes are available", seconds_ago=900)],
+     None, HEALTHY, "Running", None, None, ()),
+    ("ready-with-new-event", pod(conditions=ready_conditions(True), statuses=[
+        cstatus("api", running(3000), ready=True)]), [event("api-7d9f8b6c5d-x2x7k", "Unhealthy",
+                                                            "Liveness probe failed: timeout", seconds_ago=30)],
+     None, HEALTHY, "Running", "Unhealthy", "api", ("Liveness probe failed",)),
     ("normal-events-ignored", pod(conditions=ready_conditions(True), statuses=[
         cstatus("api", running(3000), ready=True)]), [event("api-7d9f8b6c5d-x2x7k", "Pulled", "Image pulled",
                                                             kind="Normal")],
@@ -301,6 +310,12 @@ def test_spec_containers_without_a_status_are_listed() -> None:
 
 def test_events_may_be_absent() -> None:
     assert triage(creating(20), None, now=NOW).health is INITIALIZING  # type: ignore[arg-type]
+
+
+def test_liveness_failures_get_their_own_hint() -> None:
+    case = next(c for c in CASES if c[0] == "ready-with-new-event")
+    top = triage(case[1], case[2], now=NOW).top
+    assert top is not None and "liveness probe" in (top.hint or "") and "restarts the container" in (top.hint or "")
 
 
 def test_a_malformed_event_is_skipped_not_fatal() -> None:

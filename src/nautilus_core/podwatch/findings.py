@@ -5,7 +5,8 @@ the pod-level problems (Evicted, NodeLost, Unknown, Failed; Terminating past its
 period; unschedulable, scheduling gates, Init:i/N, ContainerCreating, PodInitializing, Pending: initializing
 while young, degraded once stuck past ``stuck_after``, each measured from its own timestamp), the
 container problems (failing waiting reasons, error terminations, an OOMKilled ``lastState`` as an issue of its
-own, readiness, recent abnormal restarts) and the Warning Events (evidence: no bucket). Severity and hint of
+own, readiness, recent abnormal restarts) and the Warning Events (evidence: no bucket; those from before a
+ready pod became ready are left out). Severity and hint of
 each come from :mod:`.hints`; messages are masked (:mod:`.secrets`). Called by :mod:`.triage`.
 """
 
@@ -22,7 +23,7 @@ import structlog
 from nautilus_core.db.models.podwatch import ContainerState, Health
 from nautilus_core.podstatus import MalformedPod, PodStatus
 from nautilus_core.podwatch.ages import human_duration, since
-from nautilus_core.podwatch.fields import as_message, as_text, get_map
+from nautilus_core.podwatch.fields import as_message, as_text, as_time, get_map
 from nautilus_core.podwatch.hints import hint, severity
 from nautilus_core.podwatch.reading import Container, PodReading
 from nautilus_core.podwatch.secrets import mask_secrets
@@ -137,8 +138,20 @@ def _starting(found: Findings, pod: PodReading, status: str, now: datetime, opti
         _young_or_stuck(found, "Pending", "the pod has not started", scheduled_at or pod.created, now, options)
 
 
-def _events(found: Findings, events: Sequence[Mapping[str, Any]], pod: str) -> None:
-    """Warning Events as evidence; a malformed Event is skipped (and logged), never fatal."""
+def _event_time(event: Mapping[str, Any], i: int) -> datetime | None:
+    """When an Event last happened: series.lastObservedTime, lastTimestamp, eventTime or firstTimestamp."""
+    series = get_map(event, "series", f"events[{i}].series")
+    return (as_time(series.get("lastObservedTime"), f"events[{i}].series.lastObservedTime")
+            or as_time(event.get("lastTimestamp"), f"events[{i}].lastTimestamp")
+            or as_time(event.get("eventTime"), f"events[{i}].eventTime")
+            or as_time(event.get("firstTimestamp"), f"events[{i}].firstTimestamp"))
+
+
+def _events(found: Findings, events: Sequence[Mapping[str, Any]] | None, pod: PodReading) -> None:
+    """Warning Events as evidence; those from before a ready pod became ready are history, not a problem;
+    a malformed Event is skipped (and logged), never fatal."""
+    ready = pod.condition("Ready")
+    ready_since = ready.since if ready.status == "True" else None
     seen: set[tuple[str | None, str, str | None]] = set()
     for i, event in enumerate(events or ()):
         try:
@@ -150,8 +163,11 @@ def _events(found: Findings, events: Sequence[Mapping[str, Any]], pod: str) -> N
             message = as_message(event.get("message"), f"events[{i}].message")
             path = as_text(get_map(event, "involvedObject", f"events[{i}].involvedObject").get("fieldPath"),
                            f"events[{i}].involvedObject.fieldPath")
+            when = _event_time(event, i)
         except MalformedPod as bad:
-            log.warning("pod_event_malformed", pod=pod, field=bad.field)
+            log.warning("pod_event_malformed", pod=f"{pod.namespace}/{pod.name}", field=bad.field)
+            continue
+        if ready_since is not None and when is not None and when < ready_since:
             continue
         match = _FIELD_PATH.fullmatch(path or "")
         container = match.group(1) if match else None
@@ -160,7 +176,7 @@ def _events(found: Findings, events: Sequence[Mapping[str, Any]], pod: str) -> N
             found.add(container, reason, message, None)
 
 
-def pod_findings(pod: PodReading, kubectl: PodStatus, events: Sequence[Mapping[str, Any]], now: datetime,
+def pod_findings(pod: PodReading, kubectl: PodStatus, events: Sequence[Mapping[str, Any]] | None, now: datetime,
                  options: TriageOptions) -> Findings:
     """Every problem of ``pod`` (see the module docstring), in the order found."""
     found = Findings()
@@ -181,5 +197,5 @@ def pod_findings(pod: PodReading, kubectl: PodStatus, events: Sequence[Mapping[s
         _starting(found, pod, kubectl.status, now, options)
     if phase == "Failed" and not found.items:
         found.add(None, "Failed", pod.message or f"pod {pod.name} failed", Health.FAILING)
-    _events(found, events, f"{pod.namespace}/{pod.name}")
+    _events(found, events, pod)
     return found
