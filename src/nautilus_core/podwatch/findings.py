@@ -6,8 +6,8 @@ period; unschedulable, scheduling gates, Init:i/N, ContainerCreating, PodInitial
 while young, degraded once stuck past ``stuck_after``, each measured from its own timestamp), the
 container problems (failing waiting reasons, error terminations, an OOMKilled ``lastState`` as an issue of its
 own, readiness, recent abnormal restarts) and the Warning Events (evidence: no bucket; those from before a
-ready pod became ready are left out). Severity and hint of
-each come from :mod:`.hints`; messages are masked (:mod:`.secrets`). Called by :mod:`.triage`.
+ready pod became ready are left out). Severity and hint of each come from :mod:`.hints`; messages are
+masked (:mod:`.secrets`). Called by :mod:`.triage`.
 """
 
 from __future__ import annotations
