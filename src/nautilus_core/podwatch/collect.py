@@ -29,8 +29,16 @@ from nautilus_core.db import utcnow
 from nautilus_core.db.clusters import cluster_identity, lock_or_create_cluster
 from nautilus_core.errors import PartialDiscovery
 from nautilus_core.podstatus import MalformedPod
-from nautilus_core.podwatch.fetch import Listing, LogFetcher, LogResult, error_text, list_scope, log_requests
-from nautilus_core.podwatch.rows import container_rows, entries, event_row, malformed_pod_row, pod_row
+from nautilus_core.podwatch.fetch import (
+    Listing,
+    LogFetcher,
+    LogRequest,
+    LogResult,
+    error_text,
+    list_scope,
+    log_requests,
+)
+from nautilus_core.podwatch.rows import Entry, container_rows, entries, event_row, malformed_pod_row, pod_row
 from nautilus_core.podwatch.settings import ALL_NAMESPACES, PodwatchSettings
 from nautilus_core.podwatch.store import ClusterStore, PodItem
 from nautilus_core.types import ClusterProvider, ClusterRef
@@ -189,8 +197,12 @@ class Collector:
         from nautilus_core.podwatch.logparse import parse_log
 
         mask = self.settings.mask_secrets
+
+        def parse(request: LogRequest, text: str) -> list[Entry]:  # in a pool thread, while others wait on I/O
+            return entries(request.container, request.previous, parse_log(text, timestamps=True, mask=mask))
+
         return LogFetcher(kube, tail_lines=self.settings.log_tail_lines, concurrency=self.settings.log_concurrency,
-                          parse=lambda text: parse_log(text, timestamps=True, mask=mask))
+                          parse=parse)
 
     # ------------------------------------------------------------------ per pod
 
@@ -223,7 +235,7 @@ class Collector:
                                      "message": f"log of {which}container {req.container}: {result.error}"})
                     failed[req.container] = result.error
                 else:
-                    found += entries(req.container, req.previous, result.parsed)
+                    found += result.parsed
             try:
                 verdict = triage(pod, events, now=now, options=self.options)
             except MalformedPod as exc:

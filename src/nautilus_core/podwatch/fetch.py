@@ -64,7 +64,7 @@ class LogResult:
     request: LogRequest
     text: str | None = None  # None: no log (never started, no previous instance), an error, or parsed
     error: str | None = None
-    parsed: list[Any] = field(default_factory=list)  # what ``parse`` made of the text
+    parsed: list[Any] = field(default_factory=list)  # what ``parse(request, text)`` made of the text
 
 
 def error_text(exc: BaseException) -> str:
@@ -142,7 +142,7 @@ class LogFetcher:
     the pool thread and its raw text dropped (parsing overlaps the caller's database writes)."""
 
     def __init__(self, kube: LogSource, *, tail_lines: int, concurrency: int,
-                 parse: Callable[[str], list[Any]] | None = None) -> None:
+                 parse: Callable[[LogRequest, str], list[Any]] | None = None) -> None:
         self.kube, self.tail_lines, self.parse = kube, tail_lines, parse
         self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="podwatch-log")
 
@@ -150,7 +150,12 @@ class LogFetcher:
         result = fetch_log(self.kube, request, self.tail_lines)
         if self.parse is not None and result.text is not None:
             text, result.text = result.text, None
-            result.parsed = self.parse(text)
+            try:
+                result.parsed = self.parse(request, text)
+            except Exception as exc:  # a classifier bug must cost this container's lines, not the run
+                log.error("podwatch_log_unparsable", namespace=request.namespace, pod=request.pod,
+                          container=request.container, error=error_text(exc))
+                result.error = f"log could not be classified: {error_text(exc)}"
         return result
 
     def submit(self, requests: Iterable[LogRequest]) -> list[Future[LogResult]]:

@@ -19,19 +19,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, text, update
 from sqlalchemy.engine import Connection
 
 from nautilus_core.db import metadata, purge, touch, upsert
-from nautilus_core.podwatch.rows import AGING_COLUMNS, Entry, level_counts, pod_hash
+from nautilus_core.db.upsert import insert_missing
+from nautilus_core.podwatch.rows import AGING_COLUMNS, LEVEL_COUNT, Entry, level_counts, pod_hash
 
 POD, CONTAINER = metadata.tables["pod"], metadata.tables["container"]
 LOG_LINE, POD_EVENT = metadata.tables["log_line"], metadata.tables["pod_event"]
+#: PostgreSQL advisory lock of the collector writing a cluster (plus the cluster id): "podw" << 32
+COLLECT_LOCK_KEY = 0x706F6477 << 32
 #: pod ids per ``IN (...)`` read
 ID_CHUNK = 500
 _CONTAINER_VALUES = ("image", "ready", "state", "reason", "message", "exit_code", "started_at", "restart_count",
                      "last_reason", "last_message", "last_exit_code", "last_finished_at", "error_count",
                      "warning_count", "exception_count", "log_error")
+LOG_COLUMNS = ("pod_id", "container", "previous", "ts", "seq", "level", "text", "fingerprint")
 _EVENT_VALUES = ("type", "reason", "message", "count", "first_at", "last_at", "source")
 
 
@@ -68,6 +72,8 @@ class ClusterStore:
     def __init__(self, conn: Connection, cluster_id: int, now: datetime, *, max_lines: int) -> None:
         self.conn, self.cluster_id, self.now, self.max_lines = conn, cluster_id, now, max_lines
         self.stats: Counter[str] = Counter()
+        if conn.dialect.name == "postgresql":  # one collector per cluster at a time (SQLite: BEGIN IMMEDIATE)
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": COLLECT_LOCK_KEY + cluster_id})
         cols = [POD.c.id, POD.c.namespace, POD.c.name, POD.c.uid, POD.c.data_hash, POD.c.deleted_at,
                 *(POD.c[c] for c in AGING_COLUMNS)]
         found = conn.execute(select(*cols).where(POD.c.cluster_id == cluster_id)).mappings()
@@ -87,6 +93,16 @@ class ClusterStore:
                 out.setdefault(r["pod_id"], []).append(dict(r))
         return out
 
+    def _stored_logs(self, pod_ids: Sequence[int]) -> dict[int, list[Any]]:
+        """``(id, container, fingerprint, seq, level, previous)`` of the stored entries, by pod (plain
+        tuples: a rerun reads every stored entry of the cluster)."""
+        out: dict[int, list[Any]] = {}
+        cols = [LOG_LINE.c[c] for c in ("pod_id", "id", "container", "fingerprint", "seq", "level", "previous")]
+        for ids in _chunks(pod_ids):
+            for r in self.conn.execute(select(*cols).where(LOG_LINE.c.pod_id.in_(ids))).all():
+                out.setdefault(r[0], []).append(r[1:])
+        return out
+
     # ------------------------------------------------------------------ writes
 
     def write(self, items: Sequence[PodItem]) -> list[Written]:
@@ -100,7 +116,7 @@ class ClusterStore:
                     self.stats[f"{table.name}_deleted"] += self.conn.execute(
                         delete(table).where(table.c.pod_id.in_(ids))).rowcount or 0
         ids = [p["id"] for p in known]
-        logs = self._by_pod(LOG_LINE, ("container", "fingerprint", "seq", "level", "previous"), ids)
+        logs = self._stored_logs(ids)
         containers = self._by_pod(CONTAINER, ("name", "init", *_CONTAINER_VALUES), ids)
         events = self._by_pod(POD_EVENT, ("uid", *_EVENT_VALUES), ids)
         pod_rows: list[dict[str, Any]] = []
@@ -154,56 +170,64 @@ class ClusterStore:
 
     @dataclass
     class _Plan:
-        new: list[tuple[Entry, int]] = field(default_factory=list)  # (entry, seq)
+        new: list[tuple[int, list[Entry]]] = field(default_factory=list)  # (seq of the first, entries)
         flipped: list[tuple[int, bool]] = field(default_factory=list)  # (log_line id, previous)
         dropped: list[int] = field(default_factory=list)
         container_counts: dict[str, dict[str, int]] = field(default_factory=dict)
         pod_counts: dict[str, int] = field(default_factory=dict)
         kept: int = 0
 
-    def _plan_logs(self, item: PodItem, stored: list[dict[str, Any]], restarted: set[str]) -> ClusterStore._Plan:
+    def _plan_logs(self, item: PodItem, stored: list[Any], restarted: set[str]) -> ClusterStore._Plan:
         """New entries (with their sequence numbers), entries whose instance changed, entries dropped by
-        the bound, and the level counts of what is kept. After a restart, the stored entries of the
-        container's earlier instance that the current log no longer holds belong to previous instances."""
+        the bound, and the level counts of what is kept. New entries always follow the stored ones
+        (higher ``seq``), so the bound drops stored entries first. After a restart, the stored entries of
+        the container's earlier instance that the current log no longer holds belong to previous instances.
+        ``stored``: ``(id, container, fingerprint, seq, level, previous)`` rows of the pod."""
         plan = ClusterStore._Plan()
-        by_container: dict[str, list[dict[str, Any]]] = {}
+        by_container: dict[str, list[Any]] = {}
         for r in stored:
-            by_container.setdefault(r["container"], []).append(r)
+            by_container.setdefault(r[1], []).append(r)
         incoming: dict[str, list[Entry]] = {}
         for e in item.entries:
             incoming.setdefault(e.container, []).append(e)
-        seq = max((r["seq"] for r in stored), default=-1) + 1
+        seq = max((r[3] for r in stored), default=-1) + 1
         totals: Counter[str] = Counter()
+        limit = self.max_lines
         for name in {c["name"] for c in item.containers} | set(by_container) | set(incoming):
             old = by_container.get(name, [])
-            known = {r["fingerprint"]: r for r in old}
-            kept: list[tuple[int, str, int | None, Entry | None]] = [(r["seq"], r["level"], r["id"], None) for r in old]
+            new: list[Entry] = []
             if name not in item.failed_logs:
+                fresh = incoming.get(name, [])
                 if name in restarted:
-                    current = {e.fingerprint for e in incoming.get(name, []) if not e.previous}
-                    plan.flipped += [(r["id"], True) for r in old
-                                     if not r["previous"] and r["fingerprint"] not in current]
-                fresh: set[str] = set()
-                for e in incoming.get(name, []):
+                    current = {e.fingerprint for e in fresh if not e.previous}
+                    plan.flipped += [(r[0], True) for r in old if not r[5] and r[2] not in current]
+                known = {r[2]: r for r in old}
+                seen: set[str] = set()
+                for e in fresh:
                     hit = known.get(e.fingerprint)
                     if hit is not None:
-                        if bool(hit["previous"]) != e.previous:
-                            plan.flipped.append((hit["id"], e.previous))
-                        continue
-                    if e.fingerprint in fresh:
-                        continue
-                    fresh.add(e.fingerprint)
-                    kept.append((seq, e.level, None, e))
-                    seq += 1
-            if len(kept) > self.max_lines:
-                kept.sort(key=lambda k: k[0])
-                plan.dropped += [k[2] for k in kept[:-self.max_lines] if k[2] is not None]
-                kept = kept[-self.max_lines:]
-            plan.new += [(k[3], k[0]) for k in kept if k[3] is not None]
-            counts = level_counts([k[1] for k in kept])
+                        if bool(hit[5]) != e.previous:
+                            plan.flipped.append((hit[0], e.previous))
+                    elif e.fingerprint not in seen:
+                        seen.add(e.fingerprint)
+                        new.append(e)
+            excess = len(old) + len(new) - limit
+            if excess > 0:  # the oldest go first: stored entries, then the oldest of the new ones
+                old = sorted(old, key=lambda r: r[3])
+                drop = old[:excess]
+                plan.dropped += [r[0] for r in drop]
+                old = old[len(drop):]
+                if excess > len(drop):
+                    new = new[excess - len(drop):]
+            if new:
+                plan.new.append((seq, new))
+                seq += len(new)
+            levels = Counter(r[4] for r in old)
+            levels.update(e.level for e in new)
+            counts = {column: levels.get(level, 0) for level, column in LEVEL_COUNT.items()}
             plan.container_counts[name] = counts
             totals.update(counts)
-            plan.kept += len(kept)
+            plan.kept += len(old) + len(new)
         plan.pod_counts = {c: totals.get(c, 0) for c in ("error_count", "warning_count", "exception_count")}
         return plan
 
@@ -222,8 +246,8 @@ class ClusterStore:
             if before is None or any(before[col] != row[col] for col in _CONTAINER_VALUES):
                 self._containers.append(row | {"pod_id": pod_id})
         self._container_deletes += [c["id"] for k, c in old.items() if k not in present]
-        self._logs += [{"pod_id": pod_id, "container": e.container, "previous": e.previous, "ts": e.ts, "seq": s,
-                        "level": e.level, "text": e.text, "fingerprint": e.fingerprint} for e, s in plan.new]
+        for first, new in plan.new:
+            self._logs += [(pod_id, e[0], e[1], e[2], first + i, e[3], e[4], e[5]) for i, e in enumerate(new)]
         self._flips += plan.flipped
         self._log_deletes += plan.dropped
         if item.events is None:
@@ -240,7 +264,7 @@ class ClusterStore:
     def _reset(self) -> None:
         self._containers: list[dict[str, Any]] = []
         self._container_deletes: list[int] = []
-        self._logs: list[dict[str, Any]] = []
+        self._logs: list[tuple[Any, ...]] = []
         self._flips: list[tuple[int, bool]] = []
         self._log_deletes: list[int] = []
         self._events: list[dict[str, Any]] = []
@@ -254,8 +278,8 @@ class ClusterStore:
         if self._log_deletes:
             self._delete(LOG_LINE, self._log_deletes)
         if self._logs:
-            upsert(conn, LOG_LINE, self._logs, key=("pod_id", "container", "fingerprint"), update=(),
-                   only_if_changed=None)
+            insert_missing(conn, LOG_LINE, LOG_COLUMNS, self._logs, key=("pod_id", "container", "fingerprint"),
+                           checked=True)  # stored fingerprints were read under the cluster's lock
         if self._flips:
             stmt = update(LOG_LINE).where(LOG_LINE.c.id == bindparam("b_id")).values(previous=bindparam("b_prev"))
             conn.execute(stmt, [{"b_id": i, "b_prev": p} for i, p in dict(self._flips).items()])
