@@ -251,3 +251,53 @@ def test_a_malformed_pod_is_stored_flagged_naming_the_field(engine: Any, fleet: 
     odd = rows(engine, "SELECT top_reason, top_message, health FROM pod WHERE name = 'odd'")[0]
     assert odd["top_reason"] == "MalformedPod" and "status.containerStatuses" in odd["top_message"]
     assert scalar(engine, "SELECT count(*) FROM pod WHERE name = :n", n=good["metadata"]["name"]) == 1
+
+
+def test_every_cluster_the_provider_discovers_or_one_context(engine: Any, kube_fleet: Any, tmp_path: Path) -> None:
+    fleet = kube_fleet(["east", "west"])
+    for i, name in enumerate(("east", "west")):
+        populate(fleet[name], SPEC.__class__(**{**SPEC.__dict__, "seed": i}))
+    kubeconfig = fleet.write_kubeconfig(tmp_path / "kubeconfig")
+    ns = "payments"
+    report = collector(engine, kubeconfig, [ns]).run_once()
+    assert not report.failures
+    assert sorted(report.lines()) == sorted(
+        f"Sync complete namespace={ns} pods={len(fleet[c].list('v1', 'pods', namespace=ns))} "
+        f"containers={r.containers} logs={r.logs} cluster=kubeconfig///{c}"
+        for c, r in zip(("east", "west"), sorted(report.results, key=lambda r: r.cluster), strict=True))
+    by_cluster = rows(engine, "SELECT c.key, count(*) AS pods FROM pod p JOIN cluster c ON c.id = p.cluster_id "
+                              "GROUP BY c.key ORDER BY c.key")
+    assert by_cluster == [{"key": f"kubeconfig///{c}", "pods": len(fleet[c].list("v1", "pods", namespace=ns))}
+                          for c in ("east", "west")]
+    # one context only: the other cluster's pods are left as they were (not marked gone)
+    fleet["west"].delete("v1", "pods", summary_completed(fleet["west"], ns), namespace=ns)
+    section = collector(engine, kubeconfig, [ns])
+    only_east = type(section)(engine, section.providers, section.settings, contexts=["east"])
+    report = only_east.run_once()
+    assert [r.cluster for r in report.results] == ["kubeconfig///east"]
+    assert scalar(engine, "SELECT count(*) FROM pod WHERE deleted_at IS NOT NULL") == 0
+
+
+def summary_completed(emu: Any, namespace: str) -> str:
+    """A pod of ``namespace`` that finished (deleted at once, without a grace period)."""
+    return next(p["metadata"]["name"] for p in emu.list("v1", "pods", namespace=namespace)
+                if p["status"].get("phase") == "Succeeded")
+
+
+def test_the_collector_runs_as_a_runnable_of_the_manager(engine: Any, fleet: Any) -> None:
+    from nautilus_core.controller.manager import Runnables
+    from nautilus_core.testing import until
+
+    _, summary, kubeconfig = fleet
+    ns = summary.namespaces[0]
+    runnable = collector(engine, kubeconfig, [ns]).runnable(0.2)
+    runnables = Runnables()
+    runnables.add(runnable)
+    runnables.start()
+    try:
+        until(lambda: scalar(engine, "SELECT count(*) FROM pod WHERE namespace = :ns", ns=ns), what="pods stored")
+        first = until(lambda: runnable.last_report, what="a report")
+        until(lambda: runnable.last_report is not first, what="a second collection")
+    finally:
+        runnables.stop("test over")
+    assert runnables.items()[0].restarts == 0

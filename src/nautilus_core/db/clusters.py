@@ -45,7 +45,7 @@ def lock_or_create_cluster(conn: Connection, values: Mapping[str, Any], now: dat
         query = query.with_for_update()
     existing = conn.execute(query).mappings().first()
     if existing is not None:
-        return int(existing["id"]), existing
+        return int(existing["id"]), dict(existing)
     row = dict(values) | {"first_seen_at": now, "last_seen_at": now, "deleted_at": None,
                           "data_hash": row_hash(values)}
     insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(CLUSTER)
@@ -54,4 +54,4 @@ def lock_or_create_cluster(conn: Connection, values: Mapping[str, Any], now: dat
     if cluster_id is not None:
         return int(cluster_id), None
     existing = conn.execute(query).mappings().one()  # a concurrent run inserted it: its commit is visible now
-    return int(existing["id"]), existing
+    return int(existing["id"]), dict(existing)

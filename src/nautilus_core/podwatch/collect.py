@@ -38,7 +38,15 @@ from nautilus_core.podwatch.fetch import (
     list_scope,
     log_requests,
 )
-from nautilus_core.podwatch.rows import Entry, container_rows, entries, event_row, malformed_pod_row, pod_row
+from nautilus_core.podwatch.rows import (
+    Entry,
+    container_rows,
+    entries,
+    event_row,
+    malformed_pod_row,
+    mapping,
+    pod_row,
+)
 from nautilus_core.podwatch.settings import ALL_NAMESPACES, PodwatchSettings
 from nautilus_core.podwatch.store import ClusterStore, PodItem
 from nautilus_core.types import ClusterProvider, ClusterRef
@@ -274,7 +282,7 @@ def events_by_pod(pods: Sequence[tuple[dict[str, Any], Listing]]) -> dict[tuple[
             obj = event.get("involvedObject") if isinstance(event, Mapping) else None
             if not isinstance(obj, Mapping) or obj.get("kind") not in (None, "Pod"):
                 continue
-            meta = event.get("metadata") if isinstance(event.get("metadata"), Mapping) else {}
+            meta = mapping(event.get("metadata"))
             key = (obj.get("namespace") or meta.get("namespace"), obj.get("name"))
             if key not in uids or (obj.get("uid") and uids[key] and obj.get("uid") != uids[key]):
                 continue

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import structlog
 
 from nautilus_core.logs import redact_text
+from nautilus_core.podwatch.rows import mapping
 
 log = structlog.get_logger(__name__)
 
@@ -102,7 +103,7 @@ def _statuses(pod: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
 def log_requests(pod: Mapping[str, Any]) -> list[LogRequest]:
     """The log calls a pod needs: each (init) container that has run, and its previous instance after a
     restart. Containers that never started (waiting, no restart) have no log to read."""
-    meta = pod.get("metadata") if isinstance(pod.get("metadata"), Mapping) else {}
+    meta = mapping(pod.get("metadata"))
     namespace, name = meta.get("namespace"), meta.get("name")
     if not isinstance(namespace, str) or not isinstance(name, str):
         return []
@@ -112,9 +113,10 @@ def log_requests(pod: Mapping[str, Any]) -> list[LogRequest]:
             container = cs.get("name")
             if not isinstance(container, str) or not container:
                 continue
-            state = cs.get("state") if isinstance(cs.get("state"), Mapping) else {}
-            last = cs.get("lastState") if isinstance(cs.get("lastState"), Mapping) else {}
-            restarts = cs.get("restartCount") if isinstance(cs.get("restartCount"), int) else 0
+            state = mapping(cs.get("state"))
+            last = mapping(cs.get("lastState"))
+            count = cs.get("restartCount")
+            restarts = count if isinstance(count, int) else 0
             ran = "running" in state or "terminated" in state or restarts > 0
             if ran:
                 out.append(LogRequest(namespace, name, container, init, False))

@@ -27,6 +27,11 @@ CONTAINER_COLUMNS = ("name", "init", "image", "ready", "state", "reason", "messa
 LEVEL_COUNT = {"error": "error_count", "warning": "warning_count", "exception": "exception_count"}
 
 
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (API answers are not trusted to have shape)."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def _value(enum_or_text: Any) -> Any:
     return getattr(enum_or_text, "value", enum_or_text)
 
@@ -145,13 +150,13 @@ def parse_time(value: Any) -> datetime | None:
 
 def event_row(event: Mapping[str, Any]) -> dict[str, Any] | None:
     """The ``pod_event`` columns of one Event (without pod id), or None without a uid."""
-    meta = event.get("metadata") if isinstance(event.get("metadata"), Mapping) else {}
+    meta = mapping(event.get("metadata"))
     uid = meta.get("uid") or meta.get("name")
     if not isinstance(uid, str) or not uid:
         return None
-    series = event.get("series") if isinstance(event.get("series"), Mapping) else {}
-    source = event.get("source") if isinstance(event.get("source"), Mapping) else {}
-    count = event.get("count") if isinstance(event.get("count"), int) else series.get("count")
+    series = mapping(event.get("series"))
+    source = mapping(event.get("source"))
+    count: Any = event.get("count") if isinstance(event.get("count"), int) else series.get("count")
     first = parse_time(event.get("firstTimestamp")) or parse_time(event.get("eventTime"))
     last = (parse_time(series.get("lastObservedTime")) or parse_time(event.get("lastTimestamp"))
             or parse_time(event.get("eventTime")) or first)
