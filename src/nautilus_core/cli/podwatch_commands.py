@@ -143,11 +143,13 @@ def _render_names() -> frozenset[str]:
               help="How often the page reloads the pod list.")
 @click.option("--logs-refresh", type=Duration(), default=10.0, show_default="10s", metavar="DURATION",
               help="How often the page reloads the open pod's logs.")
+@click.option("--cache-ttl", type=Duration(), default=1.0, show_default="1s", metavar="DURATION",
+              help="Reuse an API answer for identical requests this long (0: query every time).")
 @click.option("--insecure", is_flag=True,
               help="Allow a non-loopback --host without PODWATCH_TOKEN (only behind an authenticating proxy).")
 @pass_state
 def serve_command(state, host, port, collect, every, namespaces, all_namespaces, providers, contexts,
-                  pods_refresh, logs_refresh, insecure) -> None:
+                  pods_refresh, logs_refresh, cache_ttl, insecure) -> None:
     """Serve the pod triage dashboard (HTTP API + browser UI) from the database until interrupted.
 
     Reads the podwatch tables only; with --collect the collector runs in the same process. Set
@@ -171,7 +173,7 @@ def serve_command(state, host, port, collect, every, namespaces, all_namespaces,
     section = app.settings_section(PodwatchSettings)
     token = section.token.get_secret_value() if section.token else None
     options = WebOptions(token=token or None, pods_refresh=pods_refresh, logs_refresh=logs_refresh,
-                         allow_unauthenticated=insecure)
+                         cache_ttl=cache_ttl, allow_unauthenticated=insecure)
     also = []
     if collect:
         app.upgrade_database()
