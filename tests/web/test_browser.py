@@ -9,6 +9,7 @@ is saved under the test's tmp dir (and $NAUTILUS_ARTIFACTS when set).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def test_refresh_keeps_scroll_selection_and_filters_and_shows_new_data(engine, p
 
         with engine.begin() as conn:  # the collector wrote something new meanwhile
             conn.execute(update(Pod.__table__).where(Pod.__table__.c.id == triage.pods["worker-oom"])  # type: ignore[attr-defined]
-                         .values(top_message="exit code 137 again"))
+                         .values(top_message="exit code 137 again", last_seen_at=datetime.now(UTC)))
         until(lambda: "exit code 137 again" in page.text_content("#pods > li.pod[data-name='worker-oom']"),
               what="the refreshed list to show the new message")
         wait_js(page, f"Number(document.body.dataset.podsRefreshes) >= {pods_before + 2} && "

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 
 from nautilus_core.errors import ConfigError, PluginError, TransientError
 from nautilus_core.logs import redact_text
+from nautilus_core.web import queries
 from nautilus_core.web.cache import ResponseCache
 from nautilus_core.web.routes import JSONResponse, router
 from nautilus_core.web.security import SecurityMiddleware
@@ -103,7 +104,8 @@ def create_app(engine: Any, options: WebOptions | None = None, *, plugins: Any =
                                   hook="nautilus_register_web_routes")
             app.include_router(reg.obj, prefix=f"/plugins/{name}")
             log.debug("web_plugin_routes_mounted", plugin=reg.plugin, name=name)
-    return SecurityMiddleware(ResponseCache(app, options.cache_ttl), options.token)
+    cached = ResponseCache(app, options.cache_ttl, version=lambda: queries.data_version(engine))
+    return SecurityMiddleware(cached, options.token)
 
 
 def _redacted(health: HealthCallable) -> HealthCallable:

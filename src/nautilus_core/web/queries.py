@@ -1,9 +1,10 @@
 """Read-only queries of the pod triage tables for the dashboard API.
 
-Owns :class:`PodFilter` and the four reads the API serves: :func:`list_pods` (filtered, sorted by
-attention, paged, with the total), :func:`pod_detail` (one pod with its containers, Events and top
-issue), :func:`pod_logs` (its classified log entries, filtered and paged, with counts per level) and
-:func:`summary` (pods per health per cluster/namespace). Every function takes a SQLAlchemy engine,
+Owns :class:`PodFilter`, :func:`data_version` (for the micro-cache) and the four reads the API
+serves: :func:`list_pods` (filtered, sorted by attention, paged, with the total), :func:`pod_detail`
+(one pod with its containers, Events and top issue), :func:`pod_logs` (its classified log entries,
+filtered and paged, with counts per level) and :func:`summary` (pods per health per
+cluster/namespace). Every function takes a SQLAlchemy engine,
 runs plain ``SELECT`` statements (never writes) and returns JSON-ready dicts. Called by
 ``web.routes``; the tables are written by the podwatch collector.
 """
@@ -224,6 +225,17 @@ def summary(engine: Engine, f: PodFilter) -> dict[str, Any]:
         "namespaces": [{"cluster": c, "namespace": ns, "total": sum(h.values()), "health": h}
                        for (c, ns), h in sorted(namespaces.items())],
     }
+
+
+def data_version(engine: Engine) -> tuple[Any, ...]:
+    """What changes whenever the collector writes (it stamps ``last_seen_at`` on every run) or rows
+    come and go: the micro-cache keeps an answer while this stays the same."""
+    with engine.connect() as conn:
+        pods = conn.execute(select(func.count(), func.max(POD.c.id), func.max(POD.c.last_seen_at),
+                                   func.count(POD.c.deleted_at))).one()
+        logs = conn.execute(select(func.max(LOG.c.id))).scalar()
+        events = conn.execute(select(func.max(EVENT.c.id), func.max(EVENT.c.last_at))).one()
+    return (*pods, logs, *events)
 
 
 def iso(value: datetime | None) -> str | None:
