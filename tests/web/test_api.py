@@ -72,7 +72,7 @@ def test_one_pod_with_containers_events_and_top_issue(web, triage):
     assert api["reason"] == "CrashLoopBackOff" and api["restart_count"] == 12 and api["last_exit_code"] == 1
     assert api["log_counts"] == {"error": 3, "warning": 1, "exception": 1}
     assert pod["containers"][2]["log_error"] == "log call failed: 500"
-    assert [e["reason"] for e in pod["events"]] == ["BackOff", "Pulled"]  # latest first
+    assert [e["reason"] for e in pod["events"]] == ["BackOff", "Pulled", "<b>Unhealthy</b>"]  # latest first
     assert pod["events"][0]["type"] == "Warning" and pod["events"][0]["count"] == 31
     assert pod["top"]["reason"] == "CrashLoopBackOff" and pod["labels"] == {"app": "api"}
     missing = httpx.get(f"{web}/api/v1/pods/999999")

@@ -55,7 +55,10 @@ def test_failing_pods_first_a_pod_opens_and_its_logs_filter_to_errors(engine, pa
         rows = page.eval_on_selector_all("#d-containers tbody tr", "rs => rs.map(r => r.cells[0].textContent)")
         assert rows == ["init migrate", "api", "sidecar"]
         assert "log unreadable: log call failed: 500" in page.text_content("#d-containers")
-        assert "BackOff" in page.text_content("#d-events") and "\u00d731" in page.text_content("#d-events")
+        events = page.text_content("#d-events")
+        assert "BackOff" in events and "\u00d731" in events
+        assert "<b>Unhealthy</b>" in events and HOSTILE_IMG in events  # Event text from the cluster: as text
+        assert page.eval_on_selector_all("#d-events img, #d-events b", "els => els.length") == 0
         wait_js(page, "document.querySelectorAll('#logs > li').length === 9")
 
         page.click("#log-filters .level[data-level='error']")

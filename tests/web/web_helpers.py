@@ -117,6 +117,8 @@ def triage_rows(engine: Any, extra_healthy: int = 0) -> Triage:
             dict(pod_id=crash, uid="ev-1", type="Warning", reason="BackOff", count=31,
                  message="Back-off restarting failed container api", first_at=now - timedelta(hours=1),
                  last_at=now - timedelta(seconds=40), source="kubelet"),
+            dict(pod_id=crash, uid="ev-3", type="Warning", reason="<b>Unhealthy</b>", count=2, message=HOSTILE_IMG,
+                 first_at=now - timedelta(hours=2), last_at=now - timedelta(hours=2), source="kubelet"),
             dict(pod_id=crash, uid="ev-2", type="Normal", reason="Pulled", count=12, message="Container image pulled",
                  first_at=now - timedelta(hours=1), last_at=now - timedelta(minutes=10), source="kubelet"),
         ])
