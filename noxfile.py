@@ -1,8 +1,10 @@
-"""Developer and CI sessions: tests, lint, typecheck, imports (layer contracts), bench.
+"""Developer and CI sessions: tests, lint, typecheck, imports (layer contracts), browser, bench.
 
 ``nox -s tests`` installs the core and every plugin (editable, with test extras) into a fresh
 virtualenv and runs the whole suite on SQLite and PostgreSQL (``NAUTILUS_TEST_POSTGRES_URL``,
-default: the server on 127.0.0.1:5432).
+default: the server on 127.0.0.1:5432). The dashboard's tests (``tests/web``, also ``nox -s browser``)
+drive Debian's ``/usr/bin/chromium`` through Playwright (``.ci/run`` installs the package; no
+browser is downloaded).
 """
 
 from __future__ import annotations
@@ -51,6 +53,14 @@ def imports(session: nox.Session) -> None:
     """import-linter: layers import downward only; only kube/ imports kubernetes; no cloud SDK."""
     session.install("-e", ".", "import-linter>=2.0")
     session.run("lint-imports")
+
+
+@nox.session
+def browser(session: nox.Session) -> None:
+    """The dashboard alone: API over HTTP, schemathesis, headless Chromium (Debian's) via Playwright."""
+    install_all(session)
+    env = {"NAUTILUS_TEST_POSTGRES_URL": session.env.get("NAUTILUS_TEST_POSTGRES_URL", POSTGRES_URL)}
+    session.run("pytest", "tests/web", *session.posargs, env=env)
 
 
 @nox.session

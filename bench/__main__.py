@@ -1,7 +1,7 @@
 """``python -m bench [NAME ...]``: run the benchmarks (all by default) and print their figures.
 
-NAME is one of ``upsert``, ``inventory``, ``controller``, ``emulator``, ``quantity``, ``scaling``, ``oda``; each
-runs alone as ``python -m bench.NAME``.
+NAME is one of ``upsert``, ``inventory``, ``controller``, ``emulator``, ``quantity``, ``scaling``, ``oda``,
+``podwatch_collect``, ``podwatch_web``, ``triage``; each runs alone as ``python -m bench.NAME``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ("upsert", "inventory", "controller", "emulator", "quantity", "scaling", "oda")
+BENCHES = ("upsert", "inventory", "controller", "emulator", "quantity", "scaling", "oda", "podwatch_collect",
+           "podwatch_web", "triage")
 
 
 def main() -> int:

@@ -206,6 +206,31 @@ class Nautilus:
 
         return run_demo(self, clusters=clusters)
 
+    def serve_demo(self, clusters: int = 1, *, port: int = 8000, **options: Any) -> int:
+        """``nautilus demo --serve``: collect an emulated fleet and serve the pod triage dashboard on
+        127.0.0.1:``port`` until SIGTERM/SIGINT (``options``: see :func:`nautilus_core.demo.serve_demo`)."""
+        from nautilus_core.demo import serve_demo
+
+        return serve_demo(self, clusters=clusters, port=port, **options)
+
+    # ------------------------------------------------------------------ pod triage
+
+    def podwatch_collector(self, *, providers: Sequence[str] | Mapping[str, ClusterProvider] = (),
+                           contexts: Sequence[str] = (), namespaces: Sequence[str] | None = None) -> Any:
+        """A pod triage collector (``nautilus podwatch collect``) over the inventory's providers.
+
+        :param providers: provider names, or provider objects by name; default as for the inventory.
+        :param contexts: only clusters with these names (kubeconfig context names).
+        :param namespaces: namespaces to collect (``["*"]``: all); default ``TARGET_NAMESPACE``.
+        """
+        from nautilus_core.podwatch.collect import Collector
+        from nautilus_core.podwatch.settings import PodwatchSettings
+
+        chosen = dict(providers) if isinstance(providers, Mapping) else self.select_providers(providers)
+        settings = self.settings_section(PodwatchSettings)
+        self.upgrade_database()
+        return Collector(self.engine, chosen, settings, contexts=contexts, namespaces=namespaces)
+
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()

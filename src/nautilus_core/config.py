@@ -1,6 +1,6 @@
 """Settings from the environment (and flags), validated once at start-up.
 
-Accepts the seed projects' variable names (DATABASE_URL or DB_*, KUBECONFIG, IN_CLUSTER, the
+Accepts the seed projects' variable names (DATABASE_URL or DB_* with DB_SSL or DB_SSL_MODE, KUBECONFIG, IN_CLUSTER, the
 controller's RECONCILE_INTERVAL ...). Durations accept Go-style strings ("500ms", "30s", "5m",
 "1h30m", "1d") or bare seconds (one parser: :mod:`nautilus_core.durations`). An invalid value fails
 fast with a :class:`ConfigError` naming the variable and what it accepts. Read by the CLI (once at
@@ -97,6 +97,8 @@ class Settings(KubeSettings, PluginSettings):
     db_password: SecretStr | None = None
     db_name: str = "nautilus"
     db_ssl_mode: SslMode | None = None
+    #: the seed's switch: true -> sslmode=require, false -> sslmode=disable (DB_SSL_MODE wins when both are set)
+    db_ssl: bool | None = None
 
     # logging
     log_level: LogLevel = "INFO"
@@ -141,6 +143,11 @@ class Settings(KubeSettings, PluginSettings):
             return [p.strip() for p in value.split(",") if p.strip()] or None
         return value
 
+    @field_validator("db_ssl", mode="before")
+    @classmethod
+    def _blank_ssl_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("nautilus_home", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
@@ -177,8 +184,9 @@ class Settings(KubeSettings, PluginSettings):
             password = quote(self.db_password.get_secret_value(), safe="") if self.db_password else ""
             auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
             url = f"postgresql+psycopg://{auth}{self.db_host}:{self.db_port}/{quote(self.db_name, safe='')}"
-            if self.db_ssl_mode:
-                url += f"?sslmode={self.db_ssl_mode}"
+            mode = self.db_ssl_mode or {True: "require", False: "disable", None: None}[self.db_ssl]
+            if mode:
+                url += f"?sslmode={mode}"
             return url
         return f"sqlite:///{default_sqlite_path(self.nautilus_home)}"
 
@@ -239,9 +247,10 @@ def _env_name(model: type[BaseSettings], field: str) -> str:
     if model in (Settings, KubeSettings, PluginSettings) and field in _ENV_NAMES:
         return _ENV_NAMES[field]
     info = model.model_fields.get(field)
-    if info is None and any(isinstance(f.validation_alias, AliasChoices) and field in f.validation_alias.choices
-                            for f in model.model_fields.values()):
-        return field.upper()  # the error's location is the alias the value came in by
+    if info is None and (field.isupper() or any(
+            isinstance(f.validation_alias, AliasChoices) and field in f.validation_alias.choices
+            for f in model.model_fields.values())):
+        return field.upper()  # the error's location is the alias the value came in by: what the user set
     alias = info.validation_alias if info is not None else None
     if isinstance(alias, str):
         return alias.upper()

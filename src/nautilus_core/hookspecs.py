@@ -9,6 +9,7 @@ the engine calls the registered objects' methods when there is work.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import click
 import pluggy
@@ -177,4 +178,31 @@ def nautilus_register_settings(register: Callable[[type[BaseSettings]], None]) -
         @hookimpl
         def nautilus_register_settings(register):
             register(OdaSettings)
+    """
+
+
+@hookspec
+def nautilus_register_web_routes(register: Callable[[str, Any], None]) -> None:
+    """Add HTTP routes or pages to the pod triage dashboard (``nautilus podwatch serve``).
+
+    Called each time the web app is built (``nautilus_core.web.create_app`` with a plugin manager),
+    before it serves. Each router is mounted under ``/plugins/<name>/`` behind the dashboard's
+    Content-Security-Policy and bearer token; its handlers may read the database through
+    ``request.app.state.engine``. Needs the ``web`` extra (fastapi).
+
+    :param register: ``register(name, router)``: ``name`` is a URL path segment (lower-case letters,
+        digits and ``-``), unique across plugins; ``router`` is a ``fastapi.APIRouter``.
+    :returns: nothing; every implementation is called.
+
+    Example::
+
+        router = fastapi.APIRouter()
+
+        @router.get("/owners")
+        def owners(request: fastapi.Request) -> list[str]:
+            return ["team-a", "team-b"]
+
+        @hookimpl
+        def nautilus_register_web_routes(register):
+            register("owners", router)      # GET /plugins/owners/owners
     """

@@ -10,6 +10,7 @@ and tests.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -43,6 +44,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("inventory", "nautilus_core.inventory.builtin"),
     ("statefulsets", "nautilus_core.reconcilers.statefulsets"),
     ("intelligent-scaling", "nautilus_core.scaling.plugin"),
+    ("podwatch", "nautilus_core.podwatch.plugin"),
 )
 
 T = TypeVar("T")
@@ -214,6 +216,19 @@ class PluginManager:
     def scaling_engines(self) -> dict[str, Registration[ScalingEngine]]:
         return self._collect("nautilus_register_scaling_engines",
                              lambda a: (getattr(a[0], "name", None), a[0]))
+
+    def web_routes(self) -> dict[str, Registration[Any]]:
+        """The dashboard routers plugins registered (``nautilus_register_web_routes``), by path segment.
+
+        :raises PluginError: a name that is not a lower-case path segment (naming the plugin).
+        """
+        found: dict[str, Registration[Any]] = self._collect("nautilus_register_web_routes", lambda a: (a[0], a[1]))
+        for reg in found.values():
+            if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", reg.name):
+                raise PluginError(f"plugin {reg.plugin} registered web routes named {reg.name!r}: expected a "
+                                  "lower-case path segment (letters, digits, '-')", plugin=reg.plugin,
+                                  hook="nautilus_register_web_routes")
+        return found
 
     def settings_sections(self) -> dict[str, Registration[type[BaseSettings]]]:
         """Every registered settings class by section name; a shared prefix or name names both plugins."""

@@ -19,7 +19,7 @@ def test_the_hooks_are_the_documented_set():
         "nautilus_register_providers", "nautilus_register_enrichers", "nautilus_register_kinds",
         "nautilus_register_reconcilers",
         "nautilus_register_scaling_engines", "nautilus_register_commands",
-        "nautilus_register_settings",
+        "nautilus_register_settings", "nautilus_register_web_routes",
     ])
 
 

@@ -93,9 +93,11 @@ def db_current(state) -> None:
 def _commands() -> tuple[click.Command, ...]:
     from nautilus_core.cli.controller_commands import controller_group
     from nautilus_core.cli.inventory_commands import demo_command, inventory_group
+    from nautilus_core.cli.podwatch_commands import podwatch_group
     from nautilus_core.cli.scaling_commands import scaling_group
 
-    return (plugins_command, db_group, inventory_group, controller_group, scaling_group, demo_command)
+    return (plugins_command, db_group, inventory_group, controller_group, scaling_group, podwatch_group,
+            demo_command)
 
 
 COMMANDS = _commands()

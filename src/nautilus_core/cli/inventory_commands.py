@@ -191,19 +191,32 @@ def runs_command(state, limit, as_json) -> None:
 @click.option("--clusters", default=3, show_default=True, type=click.IntRange(1, 20),
               help="How many emulated clusters to start.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.option("--serve", is_flag=True,
+              help="Collect the fleet's pods and serve the pod triage dashboard on 127.0.0.1 until interrupted.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="With --serve: the dashboard's port (0: any free port).")
 @pass_state
-def demo_command(state, clusters, as_json) -> None:
-    """Start an emulated fleet, sync it into the database, print the fleet.
+def demo_command(state, clusters, as_json, serve, port) -> None:
+    """Start an emulated fleet, sync it into the database, print the fleet (or serve its dashboard).
 
     Uses the configured database (SQLite under $NAUTILUS_HOME by default) and the Kubernetes API
     emulator of the test kit: several clusters as kubeconfig contexts with realistic pod states.
+    With --serve the podwatch collector runs on the fleet and the pod triage dashboard is served on
+    127.0.0.1 (Ctrl-C stops it).
 
     \b
     Examples:
       nautilus demo
       nautilus demo --clusters 5 --json
+      nautilus demo --serve                 # then open http://127.0.0.1:8000
     """
     app = state.app
+    if serve:
+        if as_json:
+            raise click.UsageError("--json and --serve are exclusive")
+        app.serve_demo(clusters if "clusters" in _given(state) else 1, port=port,
+                       on_ready=lambda url: click.echo(f"Pod triage dashboard on the emulated fleet: {url}"))
+        return
     result = app.demo(clusters)
     if as_json:
         echo_json({"run_id": result.report.run_id, "status": result.report.status,
@@ -225,3 +238,9 @@ def demo_command(state, clusters, as_json) -> None:
             click.echo(f"  {failure.cluster or 'provider ' + failure.provider}: {redact_text(failure.error or '')}",
                        err=True)
         raise click.exceptions.Exit(1)
+
+
+def _given(state) -> set[str]:
+    """The options typed on the command line (not defaulted) of the current command."""
+    ctx = click.get_current_context()
+    return {name for name in ctx.params if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE}

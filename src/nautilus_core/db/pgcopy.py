@@ -17,28 +17,21 @@ from sqlalchemy.exc import DBAPIError, StatementError
 
 from nautilus_core.db.engine import transient_error
 
-__all__ = ["copy_to_temp_table", "drop_temp_table"]
+__all__ = ["copy_rows", "copy_to_temp_table", "drop_temp_table"]
 
 
-def copy_to_temp_table(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
-) -> Table:
-    """Create a temporary table shaped like ``columns`` of ``table``, COPY ``rows`` into it, return it.
+def copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """COPY ``rows`` (value sequences in ``columns`` order, through their bind processors already)
+    straight into ``table``.
 
-    :raises sqlalchemy.exc.StatementError: a value its column type refuses (nothing was sent).
-    :raises sqlalchemy.exc.DBAPIError: the server refused the data (e.g. ``DataError``).
+    :raises sqlalchemy.exc.DBAPIError: the server refused the data (a duplicate key, a bad value).
     :raises TransientError: the connection dropped during the copy.
     """
     quote = conn.dialect.identifier_preparer.quote
-    name = f"_nautilus_copy_{table.name}"
-    column_list = ", ".join(quote(c) for c in columns)
-    copy_sql = f"COPY {quote(name)} ({column_list}) FROM STDIN"
-    data = _converted(conn, table, columns, rows, copy_sql)
+    _copy(conn, f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN", rows)
 
-    conn.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE {quote(name)} ON COMMIT DROP AS "
-        f"SELECT {column_list} FROM {quote(table.name)} WITH NO DATA"
-    )
+
+def _copy(conn: Connection, copy_sql: str, data: Sequence[Sequence[Any]]) -> None:
     raw: Any = conn.connection.dbapi_connection  # a psycopg.Connection: its cursors can COPY
     try:
         with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
@@ -50,6 +43,31 @@ def copy_to_temp_table(
             conn.invalidate(exc)
             raise transient_error(conn.engine.url, "connection lost", exc) from wrapped
         raise wrapped from exc
+
+
+def copy_to_temp_table(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Any], *, converted: bool = False
+) -> Table:
+    """Create a temporary table shaped like ``columns`` of ``table``, COPY ``rows`` into it, return it.
+
+    ``rows``: mappings by column name, converted here by the columns' types; with ``converted``,
+    sequences of values in ``columns`` order that went through their bind processors already.
+
+    :raises sqlalchemy.exc.StatementError: a value its column type refuses (nothing was sent).
+    :raises sqlalchemy.exc.DBAPIError: the server refused the data (e.g. ``DataError``).
+    :raises TransientError: the connection dropped during the copy.
+    """
+    quote = conn.dialect.identifier_preparer.quote
+    name = f"_nautilus_copy_{table.name}"
+    column_list = ", ".join(quote(c) for c in columns)
+    copy_sql = f"COPY {quote(name)} ({column_list}) FROM STDIN"
+    data = rows if converted else _converted(conn, table, columns, rows, copy_sql)
+
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {quote(name)} ON COMMIT DROP AS "
+        f"SELECT {column_list} FROM {quote(table.name)} WITH NO DATA"
+    )
+    _copy(conn, copy_sql, data)
     return Table(name, MetaData(), *[Column(c, table.c[c].type) for c in columns])
 
 

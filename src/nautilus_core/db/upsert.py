@@ -46,10 +46,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from nautilus_core.db.pgcopy import copy_to_temp_table, drop_temp_table
+from nautilus_core.db.pgcopy import copy_rows, copy_to_temp_table, drop_temp_table
 from nautilus_core.db.types import utcnow
 
-__all__ = ["UpsertResult", "purge", "row_hash", "tombstone", "touch", "upsert"]
+__all__ = ["UpsertResult", "insert_missing", "purge", "row_hash", "tombstone", "touch", "upsert"]
 
 #: SQLite's SQLITE_MAX_VARIABLE_NUMBER since 3.32 (999 before; SQLAlchemy checks the version).
 SQLITE_MAX_VARIABLES = 32766
@@ -169,6 +169,65 @@ def upsert(
         affected += n
         returned.extend(batch_rows_returned)
     return UpsertResult(submitted=len(unique), affected=affected, rows=returned)
+
+
+def insert_missing(
+    conn_or_session: Connection | Session,
+    table: Any,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    key: Sequence[str],
+    checked: bool = False,
+) -> int:
+    """Insert ``rows`` (tuples in ``columns`` order) whose ``key`` is not stored yet (``ON CONFLICT DO
+    NOTHING``); returns how many were inserted. The fast path for append-only data (log lines): values
+    go through their columns' bind processors only, then the driver (SQLite ``executemany``; PostgreSQL
+    ``COPY`` into a temporary table and one ``INSERT .. SELECT .. ON CONFLICT DO NOTHING``).
+
+    :param checked: the caller read the stored keys in this transaction and holds a lock that keeps
+        other writers of these keys out: PostgreSQL then COPYs straight into the table (a stored key
+        fails the statement instead of being skipped).
+    :raises ValueError: unknown columns, or a key column not among ``columns``.
+    """
+    conn = _connection(conn_or_session)
+    tbl = _table(table)
+    _check_columns(tbl, [*columns, *key], "columns/key")
+    if missing := [c for c in key if c not in columns]:
+        raise ValueError(f"insert_missing into {tbl.name}: key column(s) {missing} not in columns")
+    if not rows:
+        return 0
+    dialect = conn.dialect
+    processors = [(i, proc) for i, c in enumerate(columns)
+                  if (proc := tbl.c[c].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+    if processors:
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, proc in processors:
+                values[i] = proc(values[i])
+            converted.append(values)
+        rows = converted
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    conflict = f"ON CONFLICT ({', '.join(quote(c) for c in key)}) DO NOTHING"
+    if dialect.name == "sqlite":
+        sql = f"INSERT INTO {quote(tbl.name)} ({names}) VALUES ({', '.join('?' * len(columns))}) {conflict}"
+        count = 0
+        for start in range(0, len(rows), DEFAULT_BATCH_ROWS):
+            count += max(conn.exec_driver_sql(sql, [tuple(r) for r in rows[start:start + DEFAULT_BATCH_ROWS]],
+                                              execution_options=_ROWCOUNT).rowcount, 0)
+        return count
+    if dialect.name != "postgresql":
+        raise NotImplementedError(f"insert_missing supports sqlite and postgresql, not {dialect.name}")
+    if checked:
+        copy_rows(conn, tbl, list(columns), rows)
+        return len(rows)
+    staged = copy_to_temp_table(conn, tbl, list(columns), rows, converted=True)
+    result = conn.exec_driver_sql(f"INSERT INTO {quote(tbl.name)} ({names}) SELECT {names} FROM "
+                                  f"{quote(staged.name)} {conflict}", execution_options=_ROWCOUNT)
+    drop_temp_table(conn, staged)
+    return max(result.rowcount, 0)
 
 
 def touch(

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from nautilus_core.db import metadata, row_hash, touch, upsert
+from nautilus_core.db.clusters import lock_or_create_cluster
 from nautilus_core.inventory.endpoint import strip_credentials
 from nautilus_core.inventory.kinds import BUILTIN_KINDS
 from nautilus_core.inventory.parse import EXAMPLES, MAX_NAME, printable
@@ -80,21 +80,10 @@ def write_cluster(conn: Connection, ref: ClusterRef, version: str | None,
     rows = {name: _storable(kinds[name], found, problems) for name, found in children.items() if name in kinds}
     values = clean(cluster_values(ref, version, children, problems))
     counts = {"cluster": {"inserted": 0, "updated": 0, "unchanged": 0, "tombstoned": 0}}
-    locked = select(CLUSTER).where(CLUSTER.c.key == ref.key).with_for_update()
-    existing = conn.execute(locked).mappings().first()
-    cluster_id = None
+    cluster_id, existing = lock_or_create_cluster(conn, values, now)
     if existing is None:
-        row = values | {"first_seen_at": now, "last_seen_at": now, "deleted_at": None, "data_hash": row_hash(values)}
-        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(CLUSTER)
-        cluster_id = conn.execute(insert.values(**row).on_conflict_do_nothing(index_elements=["key"])
-                                  .returning(CLUSTER.c.id)).scalar()
-        if cluster_id is None:  # a concurrent run inserted it meanwhile: its commit is visible now
-            existing = conn.execute(locked).mappings().one()
-    if cluster_id is not None:
         counts["cluster"]["inserted"] = 1
     else:
-        assert existing is not None
-        cluster_id = existing["id"]
         changed = {k: v for k, v in values.items() if existing[k] != v}
         if changed or existing["deleted_at"] is not None:
             merged = {k: existing[k] for k in values} | changed
