@@ -3,6 +3,9 @@
 Follows the rules of kubectl's ``printPod`` (kubectl get pods): phase, then pod reason, init
 containers in order, regular containers from last to first, then deletion. Pure functions on
 raw JSON (no client models). Used by the inventory enrichers (pod counts by status) and pod watch.
+Also kubectl's short ages (:func:`human_duration`, apimachinery's ``duration.HumanDuration``: "45s",
+"3m20s", "5h3m", "3d4h", "2y10d") and :func:`since` (``translateTimestampSince``), which RESTARTS
+("3 (5m ago)") and AGE print with — shared by pod triage and the emulator's table printers.
 
 Every field read is type-checked: a pod whose answer does not have the shape of a Pod (a reason
 that is a number, a container status that is a string, a NUL byte in a reason) raises
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -183,3 +187,38 @@ def pod_status(pod: Mapping[str, Any]) -> PodStatus:
         elif phase not in ("Succeeded", "Failed"):
             reason = "Terminating"
     return PodStatus(reason, ready, total, restarts, initializing)
+
+
+def human_duration(seconds: float) -> str:
+    """``seconds`` as kubectl prints an age: ``human_duration(200)`` -> ``"3m20s"``."""
+    total = int(seconds)  # truncates towards zero, like Go's int(d.Seconds())
+    if total < -1:
+        return "<invalid>"
+    if total < 0:
+        return "0s"
+    if total < 120:
+        return f"{total}s"
+    minutes = total // 60
+    if minutes < 10:
+        return f"{minutes}m{total % 60}s" if total % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    days = hours // 24
+    if hours < 24 * 8:
+        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+    if hours < 24 * 365 * 2:
+        return f"{days}d"
+    years = days // 365
+    if hours < 24 * 365 * 8:
+        return f"{years}y{days % 365}d" if days % 365 else f"{years}y"
+    return f"{years}y"
+
+
+def since(then: datetime | None, now: datetime) -> str:
+    """kubectl's ``translateTimestampSince``: the age of ``then`` at ``now``, "<unknown>" without one."""
+    return "<unknown>" if then is None else human_duration((now - then).total_seconds())

@@ -28,7 +28,7 @@ from triage_helpers import (
 )
 
 from nautilus_core.db.models.podwatch import Health
-from nautilus_core.podwatch.ages import human_duration
+from nautilus_core.podstatus import human_duration
 from nautilus_core.podwatch.triage import MalformedPod, TriageOptions, attention_key, triage
 from nautilus_core.testing import KubeEmulator
 from nautilus_core.testing.fleet import FleetSpec, populate

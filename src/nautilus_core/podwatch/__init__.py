@@ -7,8 +7,9 @@ Public names, imported on first use so that loading the built-in plugin (``podwa
   from ``podwatch.triage``, whose :func:`~nautilus_core.podwatch.triage.triage` makes a verdict (the
   function is not re-exported here: ``podwatch.triage`` is the module's name);
 * :func:`parse_log` -> :class:`LogEntry` list, :func:`level_counts` (``podwatch.logparse``);
-* :func:`mask_secrets` (``podwatch.secrets``);
-* :func:`human_duration` (kubectl's ages, ``podwatch.ages``).
+* :func:`mask_secrets` (``podwatch.secrets``).
+
+kubectl's ages (``human_duration``, ``since``) live in :mod:`nautilus_core.podstatus`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nautilus_core.podwatch.ages import human_duration
     from nautilus_core.podwatch.logparse import LogEntry, level_counts, parse_log
     from nautilus_core.podwatch.secrets import mask_secrets
     from nautilus_core.podwatch.triage import (
@@ -33,10 +33,10 @@ _EXPORTS = {
     "ContainerVerdict": "triage", "Issue": "triage", "MalformedPod": "triage", "TriageOptions": "triage",
     "Verdict": "triage", "attention_key": "triage",
     "LogEntry": "logparse", "level_counts": "logparse", "parse_log": "logparse",
-    "mask_secrets": "secrets", "human_duration": "ages",
+    "mask_secrets": "secrets",
 }
 __all__ = ["ContainerVerdict", "Issue", "LogEntry", "MalformedPod", "TriageOptions", "Verdict", "attention_key",
-           "human_duration", "level_counts", "mask_secrets", "parse_log"]
+           "level_counts", "mask_secrets", "parse_log"]
 
 
 def __getattr__(name: str) -> Any:

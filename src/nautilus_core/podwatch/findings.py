@@ -21,8 +21,7 @@ from typing import Any
 import structlog
 
 from nautilus_core.db.models.podwatch import ContainerState, Health
-from nautilus_core.podstatus import MalformedPod, PodStatus
-from nautilus_core.podwatch.ages import human_duration, since
+from nautilus_core.podstatus import MalformedPod, PodStatus, human_duration, since
 from nautilus_core.podwatch.fields import as_message, as_text, as_time, get_map
 from nautilus_core.podwatch.hints import hint, severity
 from nautilus_core.podwatch.reading import Container, PodReading

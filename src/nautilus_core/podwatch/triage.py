@@ -30,8 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nautilus_core.db.models.podwatch import Health
-from nautilus_core.podstatus import MalformedPod, pod_status
-from nautilus_core.podwatch.ages import since
+from nautilus_core.podstatus import MalformedPod, pod_status, since
 from nautilus_core.podwatch.findings import pod_findings
 from nautilus_core.podwatch.reading import last_restart, read_pod
 from nautilus_core.podwatch.verdict import RANK, ContainerVerdict, Issue, TriageOptions, Verdict

@@ -12,41 +12,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from nautilus_core.podstatus import pod_status
+from nautilus_core.podstatus import human_duration, pod_status
 
 Obj = dict[str, Any]
 Column = tuple[str, str, str, int]  # name, type, description, priority
 NAME_COLUMN: Column = ("Name", "string", "Name must be unique within a namespace.", 0)
 AGE_COLUMN: Column = ("Age", "string", "CreationTimestamp is a timestamp representing the server time.", 0)
-
-
-def human_duration(seconds: float) -> str:
-    """kubectl's short durations: 45s, 3m20s, 15m, 5h3m, 20h, 3d4h, 30d, 2y10d."""
-    total = int(seconds)
-    if total < -1:
-        return "<invalid>"
-    if total < 0:
-        return "0s"
-    if total < 120:
-        return f"{total}s"
-    minutes = total // 60
-    if minutes < 10:
-        return f"{minutes}m{total % 60}s" if total % 60 else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = total // 3600
-    if hours < 8:
-        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        days = (hours // 24) % 365
-        return f"{hours // (24 * 365)}y{days}d" if days else f"{hours // (24 * 365)}y"
-    return f"{hours // (24 * 365)}y"
 
 
 def _time(timestamp: Any) -> datetime | None:
