@@ -155,20 +155,26 @@ def test_every_shipped_manifest_applies(kubeconfig_path: Path, kube_emulator: Ku
     def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([KUBECTL, *args], env=env, capture_output=True, text=True, timeout=60)
 
-    assert kubectl("create", "namespace", "nautilus").returncode == 0
+    documents = {path: [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+                 for path in sorted(deploy.rglob("*.yaml"))}
+    # a rendered manifest (deploy/podwatch) names its namespaces; the others are applied with -n
+    pinned = {path for path, docs in documents.items() if any(d["metadata"].get("namespace") for d in docs)}
+    namespaces = {d["metadata"]["namespace"] for docs in documents.values() for d in docs
+                  if d["metadata"].get("namespace")}
+    for namespace in sorted({"nautilus", *namespaces}):
+        assert kubectl("create", "namespace", namespace).returncode == 0
+    loose = [arg for path in documents if path not in pinned for arg in ("-f", str(path))]
+    named = [arg for path in sorted(pinned) for arg in ("-f", str(path))]
     # --validate=false: the OpenAPI documents kubectl validates against are not served here
     for extra in ((), ("--server-side",)):
-        applied = kubectl("apply", "--validate=false", *extra, "-n", "nautilus", "-R", "-f", str(deploy))
-        assert applied.returncode == 0, applied.stderr
-    shipped = sorted(
-        (doc["kind"], doc["metadata"]["name"])
-        for path in deploy.rglob("*.yaml")
-        for doc in yaml.safe_load_all(path.read_text())
-        if doc
-    )
+        for args in ((*loose, "-n", "nautilus"), tuple(named)):
+            if args and args[0] == "-f":
+                applied = kubectl("apply", "--validate=false", *extra, *args)
+                assert applied.returncode == 0, applied.stderr
+    shipped = sorted((doc["kind"], doc["metadata"]["name"]) for docs in documents.values() for doc in docs)
     stored = sorted(
         (obj["kind"], obj["metadata"]["name"])
         for obj in kube_emulator.objects()
-        if obj["metadata"].get("namespace") in (None, "nautilus") and obj["kind"] != "Namespace"
+        if obj["metadata"].get("namespace") in (None, "nautilus", *namespaces) and obj["kind"] != "Namespace"
     )
     assert stored == shipped

@@ -69,7 +69,10 @@ def manifests() -> list[dict]:
 def test_apply_every_shipped_manifest(kube_emulator: KubeEmulator, kubectl: Kubectl) -> None:
     shipped = manifests()
     assert shipped, "deploy/ ships manifests"
-    kubectl.out("create", "namespace", "nautilus")
+    # a rendered manifest (deploy/podwatch) names its own namespaces: they exist before it is applied
+    for namespace in sorted({"nautilus", *(d["metadata"]["namespace"] for d in shipped
+                                           if d["metadata"].get("namespace"))}):
+        kubectl.out("create", "namespace", namespace)
 
     first = kubectl.out("apply", "-R", "-f", str(DEPLOY))
     assert first.count(" created") == len(shipped), first

@@ -60,25 +60,29 @@ RUNNING = {
         }
     ],
 }
-CRASHING = {
-    "phase": "Running",
-    "containerStatuses": [
-        {
-            "name": "app",
-            "ready": False,
-            "restartCount": 5,
-            "image": "x",
-            "imageID": "",
-            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-            "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": ago(30)}},
-        }
-    ],
-}
+
+
+def crashing() -> dict[str, Any]:
+    """Built when the test runs: its last restart is 30 minutes before *now*, not before collection."""
+    return {
+        "phase": "Running",
+        "containerStatuses": [
+            {
+                "name": "app",
+                "ready": False,
+                "restartCount": 5,
+                "image": "x",
+                "imageID": "",
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": ago(30)}},
+            }
+        ],
+    }
 
 
 def test_get_pods_prints_ready_status_restarts_age(kube_emulator: KubeEmulator, kubectl: Kubectl) -> None:
     kube_emulator.create(pod("web", RUNNING, {"app": "web"}))
-    kube_emulator.create(pod("worker", CRASHING, {"app": "worker"}))
+    kube_emulator.create(pod("worker", crashing(), {"app": "worker"}))
     kube_emulator.create(pod("queued", {"phase": "Pending"}))
 
     printed = kubectl.out("get", "pods")
